@@ -1,0 +1,106 @@
+// CKernels: the hot inner loops of ScaleLLM-Swift, in C so that SIMD variants can be compiled for
+// several instruction sets in one binary and picked at run time (never `-march=native`).
+//
+// Everything here works on caller-owned memory and allocates nothing per call (the worker pool owns
+// per-thread scratch that grows once). Layouts of the quantized blocks follow GGUF/ggml exactly.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Tensor element types (values are ggml's type ids as stored in GGUF).
+enum {
+    CK_TYPE_F32 = 0,
+    CK_TYPE_F16 = 1,
+    CK_TYPE_Q4_0 = 2,
+    CK_TYPE_Q4_1 = 3,
+    CK_TYPE_Q8_0 = 8,
+    CK_TYPE_BF16 = 30,
+};
+
+/// Bytes taken by `n` elements of `type` (n a multiple of the block size for quantized types);
+/// 0 for an unsupported type.
+size_t ck_row_bytes(int type, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Instruction-set selection.
+enum {
+    CK_ISA_SCALAR = 0,
+    CK_ISA_AVX2 = 1,   // AVX2 + FMA + F16C
+};
+
+/// Best instruction set this CPU supports.
+int ck_isa_detected(void);
+/// Instruction set the kernels use now (detected unless forced).
+int ck_isa_active(void);
+/// Force an instruction set (clamped to what the CPU supports); -1 restores detection.
+void ck_isa_force(int isa);
+
+// ---------------------------------------------------------------------------------------------
+// Worker pool: a fixed set of threads that spin briefly between jobs and then sleep, so the
+// hundreds of small parallel regions of one decode step cost microseconds, not wake-ups.
+typedef struct ck_pool ck_pool;
+typedef void (*ck_task_fn)(void *ctx, int task, int thread);
+
+/// A pool with `nthreads` threads in all (the caller of ck_pool_run counts as one).
+ck_pool *ck_pool_create(int nthreads);
+void ck_pool_destroy(ck_pool *pool);
+int ck_pool_threads(const ck_pool *pool);
+/// Runs fn(ctx, task, thread) for task in [0, ntasks) across the pool; returns when all are done.
+/// Not reentrant: one caller at a time.
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx, int ntasks);
+/// Per-thread scratch of at least `floats` floats (grown on demand, kept between calls).
+float *ck_pool_scratch(ck_pool *pool, int thread, size_t floats);
+
+// ---------------------------------------------------------------------------------------------
+// Conversion.
+float ck_fp16_to_fp32(uint16_t h);
+uint16_t ck_fp32_to_fp16(float f);
+
+/// Dequantizes `n` elements of a row of `type` into dst.
+void ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
+
+/// Dot product of one weight row of `type` with float x (n elements).
+float ck_dot(int type, const void *w, const float *x, int64_t n);
+
+/// Y[t * ldy + r] = dot(W row r, X[t * cols ...]) for r < rows, t < ntok.
+/// W is row-major with `row_bytes` bytes per row. Rows are split across the pool; large batches
+/// dequantize blocks of rows and use OpenBLAS sgemm per worker (single-threaded OpenBLAS).
+void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+               const float *X, int ntok, float *Y, int ldy);
+
+/// Token counts at or above this use the dequantize + sgemm path (default 8).
+void ck_set_gemm_threshold(int ntok);
+
+// ---------------------------------------------------------------------------------------------
+// Layer pieces (float activations).
+
+/// out[i] = x[i] / rms(x) * w[i] for each of `rows` rows of length n.
+void ck_rmsnorm(const float *x, const float *w, float *out, int rows, int n, float eps);
+/// Fills table[t][i] = (cos, sin) of (pos0 + t) * base^(-2i/head_dim) for i < head_dim/2.
+void ck_rope_table(float *table, int ntok, int head_dim, int pos0, float theta_base);
+/// Rotary embedding on adjacent pairs (x[2i], x[2i+1]) of each of `nheads` heads of each token
+/// (row stride `ld` floats), using a table from ck_rope_table.
+void ck_rope(float *x, int ntok, int nheads, int head_dim, const float *table, int ld);
+/// gate[i] = silu(gate[i]) * up[i]
+void ck_swiglu(float *gate, const float *up, int64_t n);
+/// y[i] += x[i]
+void ck_add(float *y, const float *x, int64_t n);
+
+/// Causal attention for `ntok` query tokens at positions pos0..pos0+ntok-1 against a KV cache that
+/// already holds keys/values for positions 0..pos0+ntok-1.
+///  q: ntok x (nheads*head_dim); out: same shape.
+///  kcache/vcache: position-major, `kv_stride` floats per position, kv head h at h*head_dim.
+void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, int head_dim,
+                  const float *kcache, const float *vcache, int kv_stride, int pos0, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

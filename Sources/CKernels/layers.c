@@ -1,0 +1,54 @@
+// Element-wise layer pieces: RMSNorm, rotary embedding, SwiGLU, residual add.
+#include "ckernels.h"
+
+#include <math.h>
+
+void ck_rmsnorm(const float *x, const float *w, float *out, int rows, int n, float eps) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * n;
+        float *o = out + (size_t)r * n;
+        double ss = 0;
+        for (int i = 0; i < n; i++) ss += (double)xr[i] * xr[i];
+        float scale = (float)(1.0 / sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) o[i] = xr[i] * scale * w[i];
+    }
+}
+
+void ck_rope_table(float *table, int ntok, int head_dim, int pos0, float theta_base) {
+    int half = head_dim / 2;
+    for (int t = 0; t < ntok; t++) {
+        for (int i = 0; i < half; i++) {
+            double freq = pow((double)theta_base, -2.0 * i / head_dim);
+            double angle = (double)(pos0 + t) * freq;
+            table[((size_t)t * half + i) * 2] = (float)cos(angle);
+            table[((size_t)t * half + i) * 2 + 1] = (float)sin(angle);
+        }
+    }
+}
+
+void ck_rope(float *x, int ntok, int nheads, int head_dim, const float *table, int ld) {
+    int half = head_dim / 2;
+    for (int t = 0; t < ntok; t++) {
+        const float *cs = table + (size_t)t * half * 2;
+        for (int h = 0; h < nheads; h++) {
+            float *v = x + (size_t)t * ld + (size_t)h * head_dim;
+            for (int i = 0; i < half; i++) {
+                float c = cs[2 * i], s = cs[2 * i + 1];
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * c - b * s;
+                v[2 * i + 1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+void ck_swiglu(float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void ck_add(float *y, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}

@@ -1,0 +1,75 @@
+// Matrix multiplication over quantized weights, split across the worker pool.
+#include "quant_internal.h"
+
+#include <cblas.h>
+#include <pthread.h>
+
+void openblas_set_num_threads(int);
+
+static int ck_gemm_threshold = 8;
+void ck_set_gemm_threshold(int ntok) { ck_gemm_threshold = ntok < 2 ? 2 : ntok; }
+
+typedef struct {
+    ck_pool *pool;
+    ck_rows_fn fn;
+    int type;
+    const void *W;
+    size_t row_bytes;
+    int rows, cols;
+    const float *X;
+    int ntok;
+    float *Y;
+    int ldy;
+    int rows_per_task;
+} ck_matmul_job;
+
+static void ck_matmul_task(void *raw, int task, int thread) {
+    (void)thread;
+    const ck_matmul_job *j = raw;
+    int r0 = task * j->rows_per_task;
+    int r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+    j->fn(j->W, j->row_bytes, r0, r1, j->cols, j->X, j->ntok, j->Y, j->ldy);
+}
+
+// Dequantize a chunk of rows into per-thread scratch, then one single-threaded sgemm:
+// Y[:, r0:r1] = X (ntok x cols) * Wchunk^T (cols x n).
+static void ck_gemm_task(void *raw, int task, int thread) {
+    const ck_matmul_job *j = raw;
+    int r0 = task * j->rows_per_task;
+    int r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+    int n = r1 - r0;
+    float *w = ck_pool_scratch(j->pool, thread, (size_t)j->rows_per_task * j->cols);
+    for (int r = 0; r < n; r++)
+        ck_dequantize_row(j->type, (const uint8_t *)j->W + (size_t)(r0 + r) * j->row_bytes,
+                          w + (size_t)r * j->cols, j->cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->ntok, n, j->cols, 1.0f, j->X, j->cols,
+                w, j->cols, 0.0f, j->Y + r0, j->ldy);
+}
+
+static pthread_once_t ck_blas_once = PTHREAD_ONCE_INIT;
+static void ck_blas_single_thread(void) { openblas_set_num_threads(1); }
+
+void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+               const float *X, int ntok, float *Y, int ldy) {
+    ck_matmul_job job = {
+        .pool = pool, .type = type, .W = W, .row_bytes = row_bytes, .rows = rows, .cols = cols,
+        .X = X, .ntok = ntok, .Y = Y, .ldy = ldy,
+    };
+    int threads = ck_pool_threads(pool);
+    if (ntok >= ck_gemm_threshold) {
+        pthread_once(&ck_blas_once, ck_blas_single_thread);
+        job.rows_per_task = 64;
+        int ntasks = (rows + 63) / 64;
+        ck_pool_run(pool, ck_gemm_task, &job, ntasks);
+        return;
+    }
+    job.fn = ck_isa_active() == CK_ISA_AVX2 ? ck_rows_avx2(type) : ck_rows_scalar(type);
+    if (!job.fn) return;
+    // About eight tasks per thread for balance, never fewer than 8 rows per task.
+    int per = rows / (threads * 8);
+    if (per < 8) per = 8;
+    job.rows_per_task = per;
+    ck_pool_run(pool, ck_matmul_task, &job, (rows + per - 1) / per);
+}

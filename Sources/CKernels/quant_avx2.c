@@ -1,0 +1,187 @@
+// AVX2 + FMA + F16C kernels. Compiled with per-function target attributes so the binary still runs
+// on older CPUs: ck_isa_active() decides at run time whether these are called.
+#include "quant_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+static inline CK_AVX2 float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// ---- block loaders: 32 weights -> four vectors of 8 floats ---------------------------------------
+static inline CK_AVX2 void load_f32(const void *row, int b, __m256 w[4]) {
+    const float *p = (const float *)row + b * CK_QK;
+    w[0] = _mm256_loadu_ps(p); w[1] = _mm256_loadu_ps(p + 8);
+    w[2] = _mm256_loadu_ps(p + 16); w[3] = _mm256_loadu_ps(p + 24);
+}
+
+static inline CK_AVX2 void load_f16(const void *row, int b, __m256 w[4]) {
+    const uint16_t *p = (const uint16_t *)row + b * CK_QK;
+    for (int i = 0; i < 4; i++) w[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8 * i)));
+}
+
+static inline CK_AVX2 void load_bf16(const void *row, int b, __m256 w[4]) {
+    const uint16_t *p = (const uint16_t *)row + b * CK_QK;
+    for (int i = 0; i < 4; i++) {
+        __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 8 * i)));
+        w[i] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    }
+}
+
+static inline CK_AVX2 void load_q8_0(const void *row, int b, __m256 w[4]) {
+    const ck_block_q8_0 *blk = (const ck_block_q8_0 *)row + b;
+    __m256 d = _mm256_set1_ps(_cvtsh_ss(blk->d));
+    for (int i = 0; i < 4; i++) {
+        __m128i q = _mm_loadl_epi64((const __m128i *)(blk->qs + 8 * i));
+        w[i] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+    }
+}
+
+static inline CK_AVX2 void nibbles(const uint8_t *qs, __m128i *lo, __m128i *hi) {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)qs);
+    __m128i mask = _mm_set1_epi8(0x0f);
+    *lo = _mm_and_si128(bytes, mask);
+    *hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+}
+
+static inline CK_AVX2 void load_q4_0(const void *row, int b, __m256 w[4]) {
+    const ck_block_q4_0 *blk = (const ck_block_q4_0 *)row + b;
+    __m256 d = _mm256_set1_ps(_cvtsh_ss(blk->d));
+    __m128i lo, hi;
+    nibbles(blk->qs, &lo, &hi);
+    __m128i eight = _mm_set1_epi8(8);
+    lo = _mm_sub_epi8(lo, eight);
+    hi = _mm_sub_epi8(hi, eight);
+    w[0] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)));
+    w[1] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))));
+    w[2] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)));
+    w[3] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))));
+}
+
+static inline CK_AVX2 void load_q4_1(const void *row, int b, __m256 w[4]) {
+    const ck_block_q4_1 *blk = (const ck_block_q4_1 *)row + b;
+    __m256 d = _mm256_set1_ps(_cvtsh_ss(blk->d));
+    __m256 m = _mm256_set1_ps(_cvtsh_ss(blk->m));
+    __m128i lo, hi;
+    nibbles(blk->qs, &lo, &hi);
+    w[0] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), m);
+    w[1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), m);
+    w[2] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), m);
+    w[3] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), m);
+}
+
+// ---- rows kernels: Y[t*ldy + r] = dot(W_r, X_t) ----------------------------------------------------
+// Weights of one block are expanded once and reused for up to four tokens.
+#define CK_DEFINE_ROWS(NAME, LOAD, TYPE)                                                            \
+    static CK_AVX2 void NAME(const void *W, size_t rb, int r0, int r1, int cols, const float *X,  \
+                             int ntok, float *Y, int ldy) {                                        \
+        int nb = cols / CK_QK;                                                                     \
+        int tail = cols - nb * CK_QK;                                                              \
+        for (int r = r0; r < r1; r++) {                                                            \
+            const void *row = (const uint8_t *)W + (size_t)r * rb;                                 \
+            int t = 0;                                                                             \
+            for (; t + 4 <= ntok; t += 4) {                                                        \
+                const float *x0 = X + (size_t)t * cols;                                            \
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
+                for (int b = 0; b < nb; b++) {                                                     \
+                    __m256 w[4];                                                                   \
+                    LOAD(row, b, w);                                                               \
+                    const float *xb = x0 + b * CK_QK;                                              \
+                    for (int i = 0; i < 4; i++) {                                                  \
+                        a0 = _mm256_fmadd_ps(w[i], _mm256_loadu_ps(xb + 8 * i), a0);               \
+                        a1 = _mm256_fmadd_ps(w[i], _mm256_loadu_ps(xb + cols + 8 * i), a1);        \
+                        a2 = _mm256_fmadd_ps(w[i], _mm256_loadu_ps(xb + 2 * cols + 8 * i), a2);    \
+                        a3 = _mm256_fmadd_ps(w[i], _mm256_loadu_ps(xb + 3 * cols + 8 * i), a3);    \
+                    }                                                                              \
+                }                                                                                  \
+                float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                             \
+                if (tail) {                                                                        \
+                    float wt[CK_QK];                                                               \
+                    ck_dequantize_row_scalar(TYPE, (const uint8_t *)row + ck_row_bytes(TYPE, nb * CK_QK), wt, tail); \
+                    for (int k = 0; k < 4; k++)                                                    \
+                        for (int j = 0; j < tail; j++) s[k] += wt[j] * x0[(size_t)k * cols + nb * CK_QK + j]; \
+                }                                                                                  \
+                for (int k = 0; k < 4; k++) Y[(size_t)(t + k) * ldy + r] = s[k];                   \
+            }                                                                                      \
+            for (; t < ntok; t++) {                                                                \
+                const float *x0 = X + (size_t)t * cols;                                            \
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                          \
+                for (int b = 0; b < nb; b++) {                                                     \
+                    __m256 w[4];                                                                   \
+                    LOAD(row, b, w);                                                               \
+                    const float *xb = x0 + b * CK_QK;                                              \
+                    a0 = _mm256_fmadd_ps(w[0], _mm256_loadu_ps(xb), a0);                           \
+                    a1 = _mm256_fmadd_ps(w[1], _mm256_loadu_ps(xb + 8), a1);                       \
+                    a0 = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(xb + 16), a0);                      \
+                    a1 = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(xb + 24), a1);                      \
+                }                                                                                  \
+                float s = hsum(_mm256_add_ps(a0, a1));                                             \
+                if (tail) {                                                                        \
+                    float wt[CK_QK];                                                               \
+                    ck_dequantize_row_scalar(TYPE, (const uint8_t *)row + ck_row_bytes(TYPE, nb * CK_QK), wt, tail); \
+                    for (int j = 0; j < tail; j++) s += wt[j] * x0[nb * CK_QK + j];                \
+                }                                                                                  \
+                Y[(size_t)t * ldy + r] = s;                                                        \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+CK_DEFINE_ROWS(rows_avx2_f32, load_f32, CK_TYPE_F32)
+CK_DEFINE_ROWS(rows_avx2_f16, load_f16, CK_TYPE_F16)
+CK_DEFINE_ROWS(rows_avx2_bf16, load_bf16, CK_TYPE_BF16)
+CK_DEFINE_ROWS(rows_avx2_q8_0, load_q8_0, CK_TYPE_Q8_0)
+CK_DEFINE_ROWS(rows_avx2_q4_0, load_q4_0, CK_TYPE_Q4_0)
+CK_DEFINE_ROWS(rows_avx2_q4_1, load_q4_1, CK_TYPE_Q4_1)
+
+ck_rows_fn ck_rows_avx2(int type) {
+    switch (type) {
+    case CK_TYPE_F32: return rows_avx2_f32;
+    case CK_TYPE_F16: return rows_avx2_f16;
+    case CK_TYPE_BF16: return rows_avx2_bf16;
+    case CK_TYPE_Q8_0: return rows_avx2_q8_0;
+    case CK_TYPE_Q4_0: return rows_avx2_q4_0;
+    case CK_TYPE_Q4_1: return rows_avx2_q4_1;
+    default: return NULL;
+    }
+}
+
+#define CK_DEFINE_DEQUANT(NAME, LOAD, TYPE)                                                         \
+    static CK_AVX2 void NAME(const void *src, float *dst, int64_t n) {                            \
+        int64_t nb = n / CK_QK;                                                                    \
+        for (int64_t b = 0; b < nb; b++) {                                                         \
+            __m256 w[4];                                                                           \
+            LOAD(src, (int)b, w);                                                                  \
+            for (int i = 0; i < 4; i++) _mm256_storeu_ps(dst + b * CK_QK + 8 * i, w[i]);           \
+        }                                                                                          \
+        int64_t tail = n - nb * CK_QK;                                                             \
+        if (tail) ck_dequantize_row_scalar(TYPE, (const uint8_t *)src + ck_row_bytes(TYPE, nb * CK_QK), dst + nb * CK_QK, tail); \
+    }
+CK_DEFINE_DEQUANT(dequant_avx2_f16, load_f16, CK_TYPE_F16)
+CK_DEFINE_DEQUANT(dequant_avx2_bf16, load_bf16, CK_TYPE_BF16)
+CK_DEFINE_DEQUANT(dequant_avx2_q8_0, load_q8_0, CK_TYPE_Q8_0)
+CK_DEFINE_DEQUANT(dequant_avx2_q4_0, load_q4_0, CK_TYPE_Q4_0)
+CK_DEFINE_DEQUANT(dequant_avx2_q4_1, load_q4_1, CK_TYPE_Q4_1)
+
+void ck_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n) {
+    switch (type) {
+    case CK_TYPE_F16: dequant_avx2_f16(src, dst, n); break;
+    case CK_TYPE_BF16: dequant_avx2_bf16(src, dst, n); break;
+    case CK_TYPE_Q8_0: dequant_avx2_q8_0(src, dst, n); break;
+    case CK_TYPE_Q4_0: dequant_avx2_q4_0(src, dst, n); break;
+    case CK_TYPE_Q4_1: dequant_avx2_q4_1(src, dst, n); break;
+    default: ck_dequantize_row_scalar(type, src, dst, n); break;
+    }
+}
+
+#else  // not x86_64: scalar only
+ck_rows_fn ck_rows_avx2(int type) { return ck_rows_scalar(type); }
+void ck_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n) {
+    ck_dequantize_row_scalar(type, src, dst, n);
+}
+#endif

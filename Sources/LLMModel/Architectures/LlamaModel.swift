@@ -1,0 +1,93 @@
+import LLMTensor
+
+/// The Llama architecture (also SmolLM, TinyLlama, Mistral-style dense models): pre-norm blocks of
+/// grouped-query attention with rotary embeddings and a SwiGLU MLP, RMSNorm, optionally tied
+/// output embeddings. The GGUF converter permutes Q/K rows so rotary pairs are adjacent.
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
+    public let config: ModelConfig
+    let file: GGUFFile
+    let tokenEmbedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: UnsafePointer<Float>
+    let blocks: [Block]
+
+    struct Block: @unchecked Sendable {
+        let attnNorm: UnsafePointer<Float>
+        let wq, wk, wv, wo: WeightMatrix
+        let ffnNorm: UnsafePointer<Float>
+        let gate, up, down: WeightMatrix
+    }
+
+    public init(gguf: GGUFFile) throws(ModelError) {
+        let arch = try gguf.string("general.architecture")
+        let c = try ModelConfig(gguf: gguf, architecture: arch)
+        config = c
+        file = gguf
+        var loader = WeightLoader(gguf: gguf)
+        tokenEmbedding = try loader.matrix("token_embd.weight", rows: c.vocabularySize, cols: c.width)
+        outputNorm = try loader.vector("output_norm.weight", count: c.width)
+        output = gguf.tensors["output.weight"] == nil
+            ? tokenEmbedding
+            : try loader.matrix("output.weight", rows: c.vocabularySize, cols: c.width)
+        let qWidth = c.heads * c.headDim
+        var blocks: [Block] = []
+        for i in 0..<c.layers {
+            let p = "blk.\(i)."
+            blocks.append(Block(
+                attnNorm: try loader.vector(p + "attn_norm.weight", count: c.width),
+                wq: try loader.matrix(p + "attn_q.weight", rows: qWidth, cols: c.width),
+                wk: try loader.matrix(p + "attn_k.weight", rows: c.kvWidth, cols: c.width),
+                wv: try loader.matrix(p + "attn_v.weight", rows: c.kvWidth, cols: c.width),
+                wo: try loader.matrix(p + "attn_output.weight", rows: c.width, cols: qWidth),
+                ffnNorm: try loader.vector(p + "ffn_norm.weight", count: c.width),
+                gate: try loader.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.width),
+                up: try loader.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.width),
+                down: try loader.matrix(p + "ffn_down.weight", rows: c.width, cols: c.feedForward)))
+        }
+        self.blocks = blocks
+        try loader.rejectUnused()
+    }
+
+    public func forward(tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state s: RunState, pool: WorkerPool) {
+        let n = tokens.count
+        precondition(n > 0 && n <= s.maxTokens, "token count exceeds the run state")
+        precondition(position + n <= cache.capacity, "KV cache overflow")
+        let c = config
+        let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward
+
+        for t in 0..<n {
+            Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
+        }
+        Kernels.ropeTable(s.ropeTable, tokens: n, headDim: c.headDim, position: position, base: c.ropeBase)
+
+        for (l, b) in blocks.enumerated() {
+            let kCache = cache.keys(layer: l), vCache = cache.values(layer: l)
+            let kNew = kCache + position * kvd, vNew = vCache + position * kvd
+
+            // Attention
+            Kernels.rmsNorm(s.x, weight: b.attnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
+            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q)
+            Kernels.matmul(pool, b.wk, s.xb, tokens: n, kNew)
+            Kernels.matmul(pool, b.wv, s.xb, tokens: n, vNew)
+            Kernels.rope(s.q, tokens: n, heads: c.heads, headDim: c.headDim, table: s.ropeTable, stride: qd)
+            Kernels.rope(kNew, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
+            Kernels.attention(pool, q: s.q, tokens: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                              keys: kCache, values: vCache, kvStride: kvd, position: position, out: s.att)
+            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb)
+            Kernels.add(s.x, s.xb, count: n * d)
+
+            // SwiGLU MLP
+            Kernels.rmsNorm(s.x, weight: b.ffnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
+            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden)
+            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2)
+            Kernels.swiglu(s.hidden, s.hidden2, count: n * ff)
+            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb)
+            Kernels.add(s.x, s.xb, count: n * d)
+        }
+
+        // Logits of the last token only.
+        let last = s.x + (n - 1) * d
+        Kernels.rmsNorm(last, weight: outputNorm, s.xb, rows: 1, width: d, eps: c.normEpsilon)
+        Kernels.matmul(pool, output, s.xb, tokens: 1, s.logits)
+    }
+}

@@ -1,0 +1,106 @@
+/// One message of a chat, as the OpenAI API carries it.
+public struct ChatMessage: Sendable, Equatable {
+    public var role: String
+    public var content: String
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Renders chat messages into the prompt text a model was trained on.
+///
+/// Templates are recognised by family from `tokenizer.chat_template` rather than executed as
+/// Jinja: ChatML (`<|im_start|>role\n…<|im_end|>\n`, used by SmolLM, Qwen and many others), with
+/// the default system prompt that the template inserts when the chat has none, and Llama 3
+/// headers. A file without a template gets ChatML, as llama.cpp does.
+public struct ChatTemplate: Sendable, Equatable {
+    public enum Family: String, Sendable { case chatML, llama3 }
+
+    public let family: Family
+    /// System prompt the template adds when the first message is not a system message.
+    public let defaultSystemPrompt: String?
+
+    public init(family: Family, defaultSystemPrompt: String? = nil) {
+        self.family = family
+        self.defaultSystemPrompt = defaultSystemPrompt
+    }
+
+    /// The template for a GGUF `tokenizer.chat_template` source (nil: no template in the file).
+    public init(jinjaSource: String?) {
+        guard let source = jinjaSource else {
+            self.init(family: .chatML)
+            return
+        }
+        if source.contains("<|start_header_id|>") {
+            self.init(family: .llama3)
+            return
+        }
+        self.init(family: .chatML, defaultSystemPrompt: Self.defaultSystem(inChatML: source))
+    }
+
+    /// Prompt text for `messages`, ending with the assistant's turn opener when
+    /// `addGenerationPrompt`.
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) -> String {
+        var out = ""
+        switch family {
+        case .chatML:
+            if let sys = defaultSystemPrompt, messages.first?.role != "system" {
+                out += "<|im_start|>system\n\(sys)<|im_end|>\n"
+            }
+            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+            if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+        case .llama3:
+            out += "<|begin_of_text|>"
+            for m in messages {
+                out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingWhitespace())<|eot_id|>"
+            }
+            if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+        }
+        return out
+    }
+
+    /// The literal system text a ChatML template emits itself (e.g. SmolLM's "You are a helpful AI
+    /// assistant named SmolLM…"), found as a quoted `<|im_start|>system\n…<|im_end|>` literal.
+    static func defaultSystem(inChatML source: String) -> String? {
+        let opener = Array("<|im_start|>system\n".unicodeScalars)
+        let closer = Array("<|im_end|>".unicodeScalars)
+        let s = Array(source.unicodeScalars)
+        var i = 0
+        while let start = s.firstRange(of: opener, from: i) {
+            let body = start.upperBound
+            guard let end = s.firstRange(of: closer, from: body) else { return nil }
+            let text = s[body..<end.lowerBound]
+            // A literal, not an expression like `' + message['content'] + '`.
+            if !text.contains(where: { $0 == "'" || $0 == "\"" || $0 == "{" }) {
+                var v = String.UnicodeScalarView()
+                v.append(contentsOf: text)
+                return String(v)
+            }
+            i = body
+        }
+        return nil
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
+}
+
+extension Array where Element: Equatable {
+    /// First occurrence of `pattern` at or after `from`.
+    public func firstRange(of pattern: [Element], from: Int) -> Range<Int>? {
+        guard !pattern.isEmpty, count >= pattern.count else { return nil }
+        var i = from
+        while i + pattern.count <= count {
+            if self[i] == pattern[0] && Array(self[i..<i + pattern.count]) == pattern { return i..<i + pattern.count }
+            i += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,83 @@
+import CKernels
+
+/// A read-only row-major weight matrix of any supported type, usually pointing into a memory-mapped
+/// model file. `rows` outputs, `cols` inputs.
+public struct WeightMatrix: @unchecked Sendable {
+    public let type: TensorType
+    public let rows: Int
+    public let cols: Int
+    public let data: UnsafeRawPointer
+    public var rowBytes: Int { type.byteCount(elements: cols)! }
+
+    public init(type: TensorType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+        precondition(cols % type.blockSize == 0, "row length must be a whole number of blocks")
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+    }
+
+    /// Row `r` as raw bytes.
+    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+}
+
+/// Swift entry points to the C kernels. All pointers are caller-owned and preallocated.
+public enum Kernels {
+    /// y[t * ldy + r] = W_r · x_t for every row r and each of `tokens` activation rows of x.
+    @inline(__always)
+    public static func matmul(_ pool: WorkerPool, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
+                              _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
+        ck_matmul(pool.raw, Int32(w.type.rawValue), w.data, w.rowBytes, Int32(w.rows), Int32(w.cols),
+                  x, Int32(tokens), y, Int32(ldy ?? w.rows))
+    }
+
+    /// Dequantizes `count` elements of `type` into dst.
+    @inline(__always)
+    public static func dequantize(_ type: TensorType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        ck_dequantize_row(Int32(type.rawValue), src, dst, Int64(count))
+    }
+
+    /// Dot product of a weight row of `type` with `count` floats.
+    public static func dot(_ type: TensorType, _ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        ck_dot(Int32(type.rawValue), w, x, Int64(count))
+    }
+
+    @inline(__always)
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               rows: Int, width: Int, eps: Float) {
+        ck_rmsnorm(x, weight, out, Int32(rows), Int32(width), eps)
+    }
+
+    @inline(__always)
+    public static func ropeTable(_ table: UnsafeMutablePointer<Float>, tokens: Int, headDim: Int, position: Int, base: Float) {
+        ck_rope_table(table, Int32(tokens), Int32(headDim), Int32(position), base)
+    }
+
+    @inline(__always)
+    public static func rope(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int,
+                            table: UnsafePointer<Float>, stride: Int) {
+        ck_rope(x, Int32(tokens), Int32(heads), Int32(headDim), table, Int32(stride))
+    }
+
+    @inline(__always)
+    public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        ck_swiglu(gate, up, Int64(count))
+    }
+
+    @inline(__always)
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        ck_add(y, x, Int64(count))
+    }
+
+    /// Causal GQA attention of `tokens` queries at positions position..position+tokens-1.
+    @inline(__always)
+    public static func attention(_ pool: WorkerPool, q: UnsafePointer<Float>, tokens: Int, heads: Int, kvHeads: Int,
+                                 headDim: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                                 kvStride: Int, position: Int, out: UnsafeMutablePointer<Float>) {
+        ck_attention(pool.raw, q, Int32(tokens), Int32(heads), Int32(kvHeads), Int32(headDim), keys, values,
+                     Int32(kvStride), Int32(position), out)
+    }
+
+    /// Batches of at least this many tokens use dequantize + OpenBLAS sgemm.
+    public static func setGemmThreshold(_ tokens: Int) { ck_set_gemm_threshold(Int32(tokens)) }
+}

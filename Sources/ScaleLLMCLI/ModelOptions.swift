@@ -1,0 +1,46 @@
+import ArgumentParser
+import LLMEngine
+import LLMModel
+
+/// Options shared by every command that loads a model.
+public struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "GGUF model file (default: the bundled SmolLM2-135M-Instruct, pulled on first use).")
+    public var model: String?
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    public var threads: Int = EngineConfiguration.defaultThreads
+
+    public init() {}
+
+    public func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    /// The model path: --model, or the default model (pulled into the store when missing).
+    public func resolvePath() throws -> String {
+        if let model { return model }
+        return try ModelStore().pull(log: { line in printError(line) })
+    }
+
+    /// Loads the model, turning load errors into a message that names the problem.
+    public func load() throws -> LoadedModel {
+        let path = try resolvePath()
+        do {
+            return try LoadedModel(path: path)
+        } catch {
+            throw ValidationError("cannot load model '\(path)': \(error)")
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Writes text to standard output at once (no buffering), for streamed tokens.
+func printNow(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+import Foundation

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `scalellm`: one executable for every part of the stack.
+public struct RootCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "scalellm",
+        abstract: "ScaleLLM-Swift: a resource-frugal LLM serving stack (engine, gateway, operator).",
+        subcommands: [EngineCommand.self, GenerateCommand.self, BenchCommand.self, ModelCommand.self])
+
+    public init() {}
+}

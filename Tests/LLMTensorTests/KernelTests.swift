@@ -1,0 +1,139 @@
+import CKernels
+import LLMTensor
+import Testing
+
+/// SIMD kernels against the scalar references, over awkward sizes.
+@Suite("Quantized kernels", .serialized)
+struct KernelTests {
+    static let pool = WorkerPool(threads: 2)
+
+    /// Deterministic pseudo-random floats.
+    static func values(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<n).map { _ in
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            return (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
+        }
+    }
+
+    static let quantized: [TensorType] = [.q8_0, .q4_0, .q4_1]
+    static let floats: [TensorType] = [.f32, .f16, .bf16]
+
+    static func check(_ type: TensorType, rows: Int, cols: Int, tokens: Int, isa: InstructionSet?) {
+        InstructionSet.force(isa)
+        defer { InstructionSet.force(nil) }
+        let weights = QuantReference.quantize(type, values(rows * cols, seed: UInt64(rows * 31 + cols)))
+        let x = values(tokens * cols, seed: UInt64(tokens + 7), scale: 2)
+        var y = [Float](repeating: .nan, count: rows * tokens)
+        weights.withUnsafeBytes { w in
+            let m = WeightMatrix(type: type, rows: rows, cols: cols, data: w.baseAddress!)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Kernels.matmul(pool, m, xp.baseAddress!, tokens: tokens, yp.baseAddress!)
+                }
+            }
+            for t in 0..<tokens {
+                for r in 0..<rows {
+                    let row = UnsafeRawBufferPointer(rebasing: w[(r * m.rowBytes)..<((r + 1) * m.rowBytes)])
+                    let ref = QuantReference.dot(type, row, Array(x[(t * cols)..<((t + 1) * cols)]))
+                    let got = Double(y[t * rows + r])
+                    let tol = 1e-4 * Double(cols).squareRoot() * 4 + 1e-5 * abs(ref)
+                    #expect(abs(got - ref) <= tol, "\(type) rows \(rows) cols \(cols) tokens \(tokens) isa \(String(describing: isa)): [\(t),\(r)] \(got) vs \(ref)")
+                    if abs(got - ref) > tol { return }
+                }
+            }
+        }
+    }
+
+    @Test("quantized matmul equals the reference", arguments: quantized, [32, 64, 96, 576, 1056])
+    func quantizedMatmul(type: TensorType, cols: Int) {
+        for rows in [1, 3, 31, 33] {
+            for tokens in [1, 2, 4, 5, 9] {
+                Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: nil)
+                Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: .scalar)
+            }
+        }
+    }
+
+    @Test("float matmul equals the reference at awkward lengths", arguments: floats, [1, 31, 32, 33, 1023])
+    func floatMatmul(type: TensorType, cols: Int) {
+        for rows in [1, 7, 33] {
+            for tokens in [1, 4, 6] {
+                Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: nil)
+                Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: .scalar)
+            }
+        }
+    }
+
+    @Test("dequantize equals the reference", arguments: TensorType.allCases)
+    func dequantize(type: TensorType) {
+        for n in type.isQuantized ? [32, 64, 1024] : [1, 31, 33, 1023] {
+            let bytes = QuantReference.quantize(type, Self.values(n, seed: UInt64(n)))
+            let ref = bytes.withUnsafeBytes { QuantReference.dequantize(type, $0, count: n) }
+            var out = [Float](repeating: .nan, count: n)
+            bytes.withUnsafeBytes { b in out.withUnsafeMutableBufferPointer { Kernels.dequantize(type, b.baseAddress!, $0.baseAddress!, count: n) } }
+            #expect(out == ref, "\(type) n=\(n)")
+        }
+    }
+
+    @Test("quantization error is within each format's step")
+    func quantizationError() {
+        let x = Self.values(1024, seed: 99)
+        for (type, bound) in [(TensorType.q8_0, Float(1.0 / 127)), (.q4_0, 1.0 / 7), (.q4_1, 2.0 / 15), (.f16, 1e-3), (.bf16, 1e-2)] {
+            let back = QuantReference.quantize(type, x).withUnsafeBytes { QuantReference.dequantize(type, $0, count: x.count) }
+            let err = zip(x, back).map { abs($0 - $1) }.max()!
+            #expect(err <= bound, "\(type) max error \(err)")
+        }
+    }
+
+    @Test("half-precision conversion matches Float16")
+    func halfConversion() {
+        for bits in stride(from: 0, through: 0xFFFF, by: 7) {
+            let h = UInt16(bits)
+            let a = ck_fp16_to_fp32(h), b = Float(Float16(bitPattern: h))
+            #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "bits \(bits)")
+        }
+        for f: Float in [0, 1, -2.5, 65504, 1e-7, 3.14159, -0.000061] {
+            #expect(ck_fp32_to_fp16(f) == Float16(f).bitPattern, "\(f)")
+        }
+    }
+
+    @Test("the CPU's best instruction set is used by default")
+    func isa() {
+        #expect(InstructionSet.active == InstructionSet.detected)
+    }
+}
+
+@Suite("Layer kernels")
+struct LayerKernelTests {
+    @Test("attention over one position returns its value vector")
+    func attentionSinglePosition() {
+        let pool = WorkerPool(threads: 2)
+        let heads = 4, kv = 2, hd = 8
+        let q = KernelTests.values(heads * hd, seed: 1)
+        let k = KernelTests.values(kv * hd, seed: 2)
+        let v = KernelTests.values(kv * hd, seed: 3)
+        var out = [Float](repeating: 0, count: heads * hd)
+        Kernels.attention(pool, q: q, tokens: 1, heads: heads, kvHeads: kv, headDim: hd, keys: k, values: v,
+                          kvStride: kv * hd, position: 0, out: &out)
+        for h in 0..<heads {
+            let g = h / (heads / kv)
+            for i in 0..<hd { #expect(abs(out[h * hd + i] - v[g * hd + i]) < 1e-6) }
+        }
+    }
+
+    @Test("rope rotates adjacent pairs by position times frequency")
+    func rope() {
+        var table = [Float](repeating: 0, count: 8)
+        Kernels.ropeTable(&table, tokens: 1, headDim: 8, position: 3, base: 10000)
+        var x: [Float] = [1, 0, 1, 0, 1, 0, 1, 0]
+        Kernels.rope(&x, tokens: 1, heads: 1, headDim: 8, table: table, stride: 8)
+        for i in 0..<4 {
+            let angle = 3.0 * pow(10000.0, -2.0 * Double(i) / 8)
+            #expect(abs(Double(x[2 * i]) - cos(angle)) < 1e-6)
+            #expect(abs(Double(x[2 * i + 1]) - sin(angle)) < 1e-6)
+        }
+    }
+}
+
+import Foundation

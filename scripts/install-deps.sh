@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks to build and test ScaleLLM-Swift:
+# OpenBLAS (linked through the COpenBLAS system-library target) and pkg-config, plus the Python
+# test tools (the official openai client and pytest) used by the end-to-end tests.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+if ! pkg-config --exists openblas 2>/dev/null; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+fi
+python3 -c "import openai, pytest" 2>/dev/null || python3 -m pip install -q "openai>=1.40" "pytest>=7"

@@ -86,7 +86,7 @@ struct CompletionRoutes: Sendable {
     private func submit(_ v: ValidatedRequest, id: String, engine: Engine) throws -> Events {
         let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream(bufferingPolicy: .unbounded)
         let request = GenerationRequest(id: id, promptTokens: v.promptTokens, maxTokens: v.maxTokens,
-                                        sampling: v.sampling, stop: v.stop) { event in
+                                        sampling: v.sampling, stop: v.stop, ignoreEOS: v.ignoreEOS) { event in
             continuation.yield(event)
             if case .finished = event { continuation.finish() }
         }

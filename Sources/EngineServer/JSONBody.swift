@@ -12,6 +12,8 @@ enum JSONBody {
             buffer = try await request.body.collect(upTo: limit)
         } catch let e as HTTPError where e.status == .contentTooLarge {
             throw OpenAIError.tooLarge(limit: limit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.tooLarge(limit: limit)
         }
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty else { throw OpenAIError.invalidRequest("The request body is empty; expected a JSON object") }

@@ -10,6 +10,7 @@ struct ValidatedRequest: Sendable {
     var stop: [String]
     var stream: Bool
     var includeUsage: Bool
+    var ignoreEOS: Bool
 }
 
 /// Checks OpenAI request fields and turns them into engine parameters, throwing a 400 that names
@@ -110,6 +111,7 @@ struct RequestValidator: Sendable {
                                           presencePenalty: Float(presence), frequencyPenalty: Float(frequency),
                                           seed: r.seed.map { UInt64(bitPattern: Int64($0)) })
         return ValidatedRequest(promptTokens: prompt, maxTokens: maxTokens, sampling: sampling, stop: stops,
-                                stream: r.stream ?? false, includeUsage: r.streamOptions?.includeUsage ?? false)
+                                stream: r.stream ?? false, includeUsage: r.streamOptions?.includeUsage ?? false,
+                                ignoreEOS: r.ignoreEOS ?? false)
     }
 }

@@ -21,6 +21,8 @@ public protocol SamplingRequest: Sendable {
     var logprobs: LogprobsFlag? { get }
     var bestOf: Int? { get }
     var logitBias: [String: Double]? { get }
+    /// vLLM extension: keep generating past end-of-sequence tokens (benchmarks).
+    var ignoreEOS: Bool? { get }
     /// The token limit asked for (max_completion_tokens wins over max_tokens).
     var requestedMaxTokens: Int? { get }
 }
@@ -70,6 +72,7 @@ public struct ChatCompletionRequest: Codable, Sendable, SamplingRequest {
     public var logprobs: LogprobsFlag?
     public var bestOf: Int?
     public var logitBias: [String: Double]?
+    public var ignoreEOS: Bool?
     public var tools: [JSONAny]?
     public var responseFormat: ResponseFormat?
     public var user: String?
@@ -80,7 +83,7 @@ public struct ChatCompletionRequest: Codable, Sendable, SamplingRequest {
         case model, messages, temperature, n, stream, stop, seed, logprobs, tools, user
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p", topK = "top_k"
         case streamOptions = "stream_options", presencePenalty = "presence_penalty"
-        case frequencyPenalty = "frequency_penalty", bestOf = "best_of", logitBias = "logit_bias"
+        case frequencyPenalty = "frequency_penalty", bestOf = "best_of", logitBias = "logit_bias", ignoreEOS = "ignore_eos"
         case responseFormat = "response_format"
     }
 
@@ -122,6 +125,7 @@ public struct CompletionRequest: Codable, Sendable, SamplingRequest {
     public var logprobs: LogprobsFlag?
     public var bestOf: Int?
     public var logitBias: [String: Double]?
+    public var ignoreEOS: Bool?
     public var echo: Bool?
     public var suffix: String?
     public var user: String?
@@ -132,7 +136,7 @@ public struct CompletionRequest: Codable, Sendable, SamplingRequest {
         case model, prompt, temperature, n, stream, stop, seed, logprobs, echo, suffix, user
         case maxTokens = "max_tokens", topP = "top_p", topK = "top_k"
         case streamOptions = "stream_options", presencePenalty = "presence_penalty"
-        case frequencyPenalty = "frequency_penalty", bestOf = "best_of", logitBias = "logit_bias"
+        case frequencyPenalty = "frequency_penalty", bestOf = "best_of", logitBias = "logit_bias", ignoreEOS = "ignore_eos"
     }
 
     public init(model: String?, prompt: PromptInput) {

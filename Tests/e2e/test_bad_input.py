@@ -99,7 +99,7 @@ def test_unknown_route_and_wrong_method(server):
 
 def test_client_disconnect_stops_generation(server):
     before = server.metric("vllm:request_success_total", finished_reason="cancelled")
-    body = json.dumps({"prompt": "Write a very long story about a dragon.", "max_tokens": 1500,
+    body = json.dumps({"prompt": "Once upon a time", "max_tokens": 1500, "ignore_eos": True,
                        "temperature": 0.8, "stream": True}).encode()
     s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -26,7 +26,8 @@ def test_sigterm_finishes_in_flight_requests():
     def stream():
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
-        body = json.dumps({"prompt": "Tell me a story.", "max_tokens": 60, "temperature": 0, "stream": True})
+        body = json.dumps({"prompt": "Tell me a story.", "max_tokens": 60, "temperature": 0, "stream": True,
+                           "ignore_eos": True})
         conn.request("POST", "/v1/completions", body=body, headers={"Content-Type": "application/json"})
         r = conn.getresponse()
         result["status"] = r.status

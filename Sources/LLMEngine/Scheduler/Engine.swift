@@ -176,7 +176,7 @@ public final class Engine: @unchecked Sendable {
         seq.lastTokenAt = now
         seq.generated += 1
         metrics.generationTokens.increment()
-        if model.tokenizer.endOfGenerationIDs.contains(token) { return finish(seq, .stop) }
+        if !r.ignoreEOS && model.tokenizer.endOfGenerationIDs.contains(token) { return finish(seq, .stop) }
         seq.sampler.accept(token)
         seq.nextInput = Int32(token)
         let text = seq.decoder.append(model.tokenizer.bytes(of: token))

@@ -32,6 +32,8 @@ public final class GenerationRequest: Sendable {
     public let maxTokens: Int
     public let sampling: SamplingParameters
     public let stop: [String]
+    /// Keep generating past end-of-generation tokens (for benchmarks).
+    public let ignoreEOS: Bool
     /// Called on the engine thread for every event; must not block.
     public let onEvent: @Sendable (GenerationEvent) -> Void
     let cancelled = Atomic<Bool>(false)
@@ -39,12 +41,13 @@ public final class GenerationRequest: Sendable {
     public let arrival: ContinuousClock.Instant
 
     public init(id: String, promptTokens: [Int], maxTokens: Int, sampling: SamplingParameters, stop: [String] = [],
-                onEvent: @escaping @Sendable (GenerationEvent) -> Void) {
+                ignoreEOS: Bool = false, onEvent: @escaping @Sendable (GenerationEvent) -> Void) {
         self.id = id
         self.promptTokens = promptTokens
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
+        self.ignoreEOS = ignoreEOS
         self.onEvent = onEvent
         arrival = .now
     }

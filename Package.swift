@@ -48,7 +48,7 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], swiftSettings: swiftSettings),
         .target(name: "ScaleLLMCLI", dependencies: [
-                    "EngineServer", "LLMEngine", "LLMModel",
+                    "EngineServer", "LLMEngine", "LLMModel", "LLMTensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ], swiftSettings: swiftSettings),

@@ -2,6 +2,41 @@
 #include "ckernels.h"
 
 #include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// q.k over n floats (n a multiple of 16).
+static CK_AVX2 float dot_avx2(const float *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    for (int i = 0; i < n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    __m256 v = _mm256_add_ps(s0, s1);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// o += w * v over n floats (n a multiple of 8).
+static CK_AVX2 void axpy_avx2(float *o, float w, const float *v, int n) {
+    __m256 wv = _mm256_set1_ps(w);
+    for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(o + i)));
+}
+#endif
+
+static float dot_scalar(const float *a, const float *b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void axpy_scalar(float *o, float w, const float *v, int n) {
+    for (int i = 0; i < n; i++) o[i] += w * v[i];
+}
 
 typedef struct {
     ck_pool *pool;
@@ -22,13 +57,16 @@ static void ck_attn_task(void *raw, int task, int thread) {
     const float *q = j->q + (size_t)t * j->nheads * hd + (size_t)h * hd;
     float *o = j->out + (size_t)t * j->nheads * hd + (size_t)h * hd;
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
+    float (*dot)(const float *, const float *, int) = dot_scalar;
+    void (*axpy)(float *, float, const float *, int) = axpy_scalar;
+#if defined(__x86_64__)
+    if (hd % 16 == 0 && ck_isa_active() == CK_ISA_AVX2) { dot = dot_avx2; axpy = axpy_avx2; }
+#endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
     for (int p = 0; p <= pos; p++) {
         const float *k = j->k + (size_t)p * j->kv_stride + (size_t)kvh * hd;
-        float s = 0;
-        for (int i = 0; i < hd; i++) s += q[i] * k[i];
-        s *= scale;
+        float s = dot(q, k, hd) * scale;
         scores[p] = s;
         if (s > maxs) maxs = s;
     }
@@ -41,8 +79,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
     for (int i = 0; i < hd; i++) o[i] = 0;
     for (int p = 0; p <= pos; p++) {
         const float *v = j->v + (size_t)p * j->kv_stride + (size_t)kvh * hd;
-        float w = scores[p] * inv;
-        for (int i = 0; i < hd; i++) o[i] += w * v[i];
+        axpy(o, scores[p] * inv, v, hd);
     }
 }
 

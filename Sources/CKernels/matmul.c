@@ -8,6 +8,9 @@ void openblas_set_num_threads(int);
 
 static int ck_gemm_threshold = 8;
 void ck_set_gemm_threshold(int ntok) { ck_gemm_threshold = ntok < 2 ? 2 : ntok; }
+static int ck_int8_tokens = 1;
+void ck_set_int8_max_tokens(int ntok) { ck_int8_tokens = ntok < 0 ? 0 : ntok; }
+int ck_int8_max_tokens(void) { return ck_int8_tokens; }
 
 typedef struct {
     ck_pool *pool;
@@ -21,7 +24,18 @@ typedef struct {
     float *Y;
     int ldy;
     int rows_per_task;
+    ck_rows_q8a_fn qfn;
+    const ck_block_q8a *Xq;
 } ck_matmul_job;
+
+static void ck_matmul_q8a_task(void *raw, int task, int thread) {
+    (void)thread;
+    const ck_matmul_job *j = raw;
+    int r0 = task * j->rows_per_task;
+    int r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+    j->qfn(j->W, j->row_bytes, r0, r1, j->cols, j->Xq, j->ntok, j->Y, j->ldy);
+}
 
 static void ck_matmul_task(void *raw, int task, int thread) {
     (void)thread;
@@ -65,11 +79,21 @@ void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int row
         ck_pool_run(pool, ck_gemm_task, &job, ntasks);
         return;
     }
-    job.fn = ck_isa_active() == CK_ISA_AVX2 ? ck_rows_avx2(type) : ck_rows_scalar(type);
-    if (!job.fn) return;
     // About eight tasks per thread for balance, never fewer than 8 rows per task.
     int per = rows / (threads * 8);
     if (per < 8) per = 8;
     job.rows_per_task = per;
+    int avx2 = ck_isa_active() == CK_ISA_AVX2;
+    if (ntok <= ck_int8_tokens && cols % 32 == 0 &&
+        (type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0)) {
+        ck_block_q8a *xq = ck_pool_activation_buffer(pool, (size_t)ntok * (cols / 32));
+        for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);
+        job.Xq = xq;
+        job.qfn = avx2 ? ck_rows_q8a_avx2(type) : ck_rows_q8a_scalar(type);
+        ck_pool_run(pool, ck_matmul_q8a_task, &job, (rows + per - 1) / per);
+        return;
+    }
+    job.fn = avx2 ? ck_rows_avx2(type) : ck_rows_scalar(type);
+    if (!job.fn) return;
     ck_pool_run(pool, ck_matmul_task, &job, (rows + per - 1) / per);
 }

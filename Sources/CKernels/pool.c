@@ -1,6 +1,6 @@
 // Worker pool with spin-then-sleep workers and dynamic task distribution.
 #define _GNU_SOURCE
-#include "ckernels.h"
+#include "quant_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -27,6 +27,7 @@ struct ck_pool {
     int nthreads;
     pthread_t threads[CK_MAX_THREADS];
     ck_scratch scratch[CK_MAX_THREADS];
+    ck_scratch activations;  // quantized activations, written by the caller before a job
 
     // The current job.
     ck_task_fn fn;
@@ -116,6 +117,7 @@ void ck_pool_destroy(ck_pool *pool) {
     pthread_mutex_unlock(&pool->mutex);
     for (int i = 1; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
     for (int i = 0; i < pool->nthreads; i++) free(pool->scratch[i].ptr);
+    free(pool->activations.ptr);
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->cond);
     free(pool);
@@ -155,4 +157,17 @@ float *ck_pool_scratch(ck_pool *pool, int thread, size_t floats) {
         s->floats = s->ptr ? grown : 0;
     }
     return s->ptr;
+}
+
+ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks) {
+    static _Thread_local ck_scratch solo;
+    ck_scratch *s = pool ? &pool->activations : &solo;
+    size_t floats = blocks * sizeof(ck_block_q8a) / sizeof(float);
+    if (s->floats < floats) {
+        free(s->ptr);
+        size_t grown = floats + floats / 2 + 64;
+        s->ptr = aligned_alloc(64, (grown * sizeof(float) + 63) & ~(size_t)63);
+        s->floats = s->ptr ? grown : 0;
+    }
+    return (ck_block_q8a *)s->ptr;
 }

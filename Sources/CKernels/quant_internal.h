@@ -21,7 +21,15 @@ _Static_assert(sizeof(ck_block_q4_1) == 20, "q4_1 block");
 typedef void (*ck_rows_fn)(const void *W, size_t row_bytes, int r0, int r1, int cols,
                            const float *X, int ntok, float *Y, int ldy);
 
+/// Integer kernel: Y[t*ldy + r] = dot(W_r, Xq_t) with Xq quantized activations (cols/32 blocks per token).
+typedef void (*ck_rows_q8a_fn)(const void *W, size_t row_bytes, int r0, int r1, int cols,
+                               const ck_block_q8a *Xq, int ntok, float *Y, int ldy);
+ck_rows_q8a_fn ck_rows_q8a_scalar(int type);
+ck_rows_q8a_fn ck_rows_q8a_avx2(int type);
+
 ck_rows_fn ck_rows_scalar(int type);
+/// A caller-side buffer for quantized activations (kept by the pool, grown on demand).
+ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks);
 ck_rows_fn ck_rows_avx2(int type);
 void ck_dequantize_row_scalar(int type, const void *src, float *dst, int64_t n);
 void ck_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);

@@ -9,9 +9,12 @@ public enum Benchmark {
         public var decodeTokens: Int
         public var prefillSeconds: Double
         public var decodeSeconds: Double
+        /// Decoding `decodeTokens` from an empty context (llama-bench's tg figure).
+        public var emptyContextDecodeSeconds: Double
         public var threads: Int
         public var prefillTokensPerSecond: Double { Double(promptTokens) / prefillSeconds }
         public var decodeTokensPerSecond: Double { Double(decodeTokens) / decodeSeconds }
+        public var emptyContextDecodeTokensPerSecond: Double { Double(decodeTokens) / emptyContextDecodeSeconds }
     }
 
     /// Runs `repetitions` rounds (best round reported) of: prefill `promptTokens` tokens in chunks
@@ -51,8 +54,18 @@ public enum Benchmark {
                     token = Int32(Sampler.argmax(UnsafeMutableBufferPointer(start: state.logits, count: c.vocabularySize)))
                 }
             }
+            var next = prompt[0]
+            let fresh = clock.measure {
+                for i in 0..<decodeTokens {
+                    withUnsafePointer(to: next) {
+                        model.forward(tokens: UnsafeBufferPointer(start: $0, count: 1), position: i,
+                                      cache: cache, state: state, pool: pool)
+                    }
+                    next = Int32(Sampler.argmax(UnsafeMutableBufferPointer(start: state.logits, count: c.vocabularySize)))
+                }
+            }
             let r = Result(promptTokens: prompt.count, decodeTokens: decodeTokens, prefillSeconds: prefill.seconds,
-                           decodeSeconds: decode.seconds, threads: threads)
+                           decodeSeconds: decode.seconds, emptyContextDecodeSeconds: fresh.seconds, threads: threads)
             if best == nil || r.decodeSeconds + r.prefillSeconds < best!.decodeSeconds + best!.prefillSeconds { best = r }
         }
         return best!

@@ -78,6 +78,13 @@ public enum Kernels {
                      Int32(kvStride), Int32(position), out)
     }
 
+    /// Matmuls of at most this many tokens quantize activations to 8 bits and use integer dot
+    /// products (llama.cpp's method; faster, slightly less exact); 0 keeps all math in float.
+    public static var int8MaxTokens: Int {
+        get { Int(ck_int8_max_tokens()) }
+        set { ck_set_int8_max_tokens(Int32(newValue)) }
+    }
+
     /// Batches of at least this many tokens use dequantize + OpenBLAS sgemm.
     public static func setGemmThreshold(_ tokens: Int) { ck_set_gemm_threshold(Int32(tokens)) }
 }

@@ -30,6 +30,9 @@ public struct BenchCommand: AsyncParsableCommand {
                               threads: modelOptions.threads, repetitions: repetitions)
         print("model: \(loaded.name)  threads: \(r.threads)  isa: \(InstructionSet.active)")
         print(String(format: "prefill: %d tokens in %.3f s = %.1f tokens/s", r.promptTokens, r.prefillSeconds, r.prefillTokensPerSecond))
-        print(String(format: "decode:  %d tokens in %.3f s = %.1f tokens/s", r.decodeTokens, r.decodeSeconds, r.decodeTokensPerSecond))
+        print(String(format: "decode:  %d tokens in %.3f s = %.1f tokens/s (after the %d-token prompt)", r.decodeTokens,
+                     r.decodeSeconds, r.decodeTokensPerSecond, r.promptTokens))
+        print(String(format: "decode:  %d tokens in %.3f s = %.1f tokens/s (from an empty context, like llama-bench tg%d)",
+                     r.decodeTokens, r.emptyContextDecodeSeconds, r.emptyContextDecodeTokensPerSecond, r.decodeTokens))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LLMEngine
 import LLMModel
+import LLMTensor
 
 /// Options shared by every command that loads a model.
 public struct ModelOptions: ParsableArguments {
@@ -10,14 +11,26 @@ public struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     public var threads: Int = EngineConfiguration.defaultThreads
 
+    @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products, fastest) or f32 (exact float math).")
+    public var decodeActivations: String = "q8"
+
     public init() {}
 
     public func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        guard ["q8", "f32"].contains(decodeActivations) else {
+            throw ValidationError("--decode-activations must be q8 or f32 (got '\(decodeActivations)')")
+        }
+    }
+
+    /// Applies process-wide kernel settings from these options.
+    public func applyKernelSettings() {
+        Kernels.int8MaxTokens = decodeActivations == "q8" ? 1 : 0
     }
 
     /// The model path: --model, or the default model (pulled into the store when missing).
     public func resolvePath() throws -> String {
+        applyKernelSettings()
         if let model { return model }
         return try ModelStore().pull(log: { line in printError(line) })
     }

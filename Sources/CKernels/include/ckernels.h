@@ -77,6 +77,21 @@ void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int row
 
 /// Token counts at or above this use the dequantize + sgemm path (default 8).
 void ck_set_gemm_threshold(int ntok);
+/// Token counts at or below this (default 1: decode steps) quantize activations to 8 bits per
+/// block of 32 and use integer dot products against Q4_0/Q4_1/Q8_0 weights, as llama.cpp does;
+/// 0 keeps every matmul in float.
+void ck_set_int8_max_tokens(int ntok);
+int ck_int8_max_tokens(void);
+
+/// Activations quantized for the integer kernels: per block of 32, a float scale d, the float
+/// s = d * sum(q), and 32 signed bytes (x ~= d * q).
+typedef struct { float d; float s; int8_t qs[32]; } ck_block_q8a;
+/// Quantizes n floats (n a multiple of 32) into n/32 blocks.
+void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n);
+/// Dot product of a weight row with quantized activations, scalar reference (exact integer math).
+float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n);
+/// The same with the best instruction set.
+float ck_dot_q8a(int type, const void *w, const ck_block_q8a *x, int64_t n);
 
 // ---------------------------------------------------------------------------------------------
 // Layer pieces (float activations).

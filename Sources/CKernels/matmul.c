@@ -67,6 +67,12 @@ static void ck_blas_single_thread(void) { openblas_set_num_threads(1); }
 
 void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                const float *X, int ntok, float *Y, int ldy) {
+    ck_matmul_ex(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy, -1);
+}
+
+void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+                  const float *X, int ntok, float *Y, int ldy, int int8_max_tokens) {
+    int int8_limit = int8_max_tokens < 0 ? ck_int8_tokens : int8_max_tokens;
     ck_matmul_job job = {
         .pool = pool, .type = type, .W = W, .row_bytes = row_bytes, .rows = rows, .cols = cols,
         .X = X, .ntok = ntok, .Y = Y, .ldy = ldy,
@@ -84,7 +90,7 @@ void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int row
     if (per < 8) per = 8;
     job.rows_per_task = per;
     int avx2 = ck_isa_active() == CK_ISA_AVX2;
-    if (ntok <= ck_int8_tokens && cols % 32 == 0 &&
+    if (ntok <= int8_limit && cols % 32 == 0 &&
         (type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0)) {
         ck_block_q8a *xq = ck_pool_activation_buffer(pool, (size_t)ntok * (cols / 32));
         for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);

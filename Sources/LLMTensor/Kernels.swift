@@ -24,11 +24,12 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Swift entry points to the C kernels. All pointers are caller-owned and preallocated.
 public enum Kernels {
     /// y[t * ldy + r] = W_r · x_t for every row r and each of `tokens` activation rows of x.
+    /// `exact` keeps float activations even where 8-bit ones would be used (see `int8MaxTokens`).
     @inline(__always)
     public static func matmul(_ pool: WorkerPool, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                              _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
-        ck_matmul(pool.raw, Int32(w.type.rawValue), w.data, w.rowBytes, Int32(w.rows), Int32(w.cols),
-                  x, Int32(tokens), y, Int32(ldy ?? w.rows))
+                              _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil, exact: Bool = false) {
+        ck_matmul_ex(pool.raw, Int32(w.type.rawValue), w.data, w.rowBytes, Int32(w.rows), Int32(w.cols),
+                     x, Int32(tokens), y, Int32(ldy ?? w.rows), exact ? 0 : -1)
     }
 
     /// Dequantizes `count` elements of `type` into dst.

@@ -20,6 +20,7 @@ struct FidelityTests {
         #expect(Self.top(logits, 5) == Self.top(ref, 5))
         let corr = Self.pearson(logits, ref)
         let maxDiff = zip(logits, ref).map { abs($0 - $1) }.max() ?? .infinity
+        print("fidelity: \(c) max abs diff \(maxDiff) correlation \(corr)")
         #expect(corr >= 0.999, "correlation \(corr)")
         #expect(maxDiff <= 0.5, "max abs diff \(maxDiff)")
     }

@@ -37,7 +37,16 @@ struct KernelTests {
                     let row = UnsafeRawBufferPointer(rebasing: w[(r * m.rowBytes)..<((r + 1) * m.rowBytes)])
                     let ref = QuantReference.dot(type, row, Array(x[(t * cols)..<((t + 1) * cols)]))
                     let got = Double(y[t * rows + r])
-                    let tol = 1e-4 * Double(cols).squareRoot() * 4 + 1e-5 * abs(ref)
+                    var tol = 1e-4 * Double(cols).squareRoot() * 4 + 1e-5 * abs(ref)
+                    if type.isQuantized && tokens <= Kernels.int8MaxTokens {
+                        // 8-bit activations: each element is off by at most half its block's step.
+                        let w = QuantReference.dequantize(type, row, count: cols)
+                        for b in 0..<cols / 32 {
+                            let xb = x[(t * cols + b * 32)..<(t * cols + b * 32 + 32)]
+                            let half = Double(xb.map { abs($0) }.max()!) / 127 / 2
+                            tol += half * w[(b * 32)..<(b * 32 + 32)].reduce(0.0) { $0 + Double(abs($1)) } * 1.01
+                        }
+                    }
                     #expect(abs(got - ref) <= tol, "\(type) rows \(rows) cols \(cols) tokens \(tokens) isa \(String(describing: isa)): [\(t),\(r)] \(got) vs \(ref)")
                     if abs(got - ref) > tol { return }
                 }
@@ -62,6 +71,21 @@ struct KernelTests {
                 Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: nil)
                 Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: .scalar)
             }
+        }
+    }
+
+    @Test("8-bit activation dot products: SIMD equals the scalar reference", arguments: quantized, [32, 64, 576, 1056])
+    func int8Dot(type: TensorType, cols: Int) {
+        for seed in 0..<4 {
+            let w = QuantReference.quantize(type, Self.values(cols, seed: UInt64(seed * 5 + cols)))
+            let x = Self.values(cols, seed: UInt64(seed + 11), scale: 3)
+            var xq = [ck_block_q8a](repeating: ck_block_q8a(), count: cols / 32)
+            ck_quantize_q8a(x, &xq, Int64(cols))
+            let (simd, scalar) = w.withUnsafeBytes { wp in
+                (ck_dot_q8a(Int32(type.rawValue), wp.baseAddress!, xq, Int64(cols)),
+                 ck_dot_q8a_scalar(Int32(type.rawValue), wp.baseAddress!, xq, Int64(cols)))
+            }
+            #expect(abs(simd - scalar) <= 1e-4 * max(1, abs(scalar)), "\(type) cols \(cols): \(simd) vs \(scalar)")
         }
     }
 

@@ -75,6 +75,10 @@ float ck_dot(int type, const void *w, const float *x, int64_t n);
 void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                const float *X, int ntok, float *Y, int ldy);
 
+/// ck_matmul with an explicit 8-bit activation limit for this call (-1: the global setting).
+void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+                  const float *X, int ntok, float *Y, int ldy, int int8_max_tokens);
+
 /// Token counts at or above this use the dequantize + sgemm path (default 8).
 void ck_set_gemm_threshold(int ntok);
 /// Token counts at or below this (default 1: decode steps) quantize activations to 8 bits per

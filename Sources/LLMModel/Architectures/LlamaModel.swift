@@ -85,9 +85,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.add(s.x, s.xb, count: n * d)
         }
 
-        // Logits of the last token only.
+        // Logits of the last token only; exact float math after a prompt chunk (n > 1), 8-bit
+        // activations allowed for single-token decode steps.
         let last = s.x + (n - 1) * d
         Kernels.rmsNorm(last, weight: outputNorm, s.xb, rows: 1, width: d, eps: c.normEpsilon)
-        Kernels.matmul(pool, output, s.xb, tokens: 1, s.logits)
+        Kernels.matmul(pool, output, s.xb, tokens: 1, s.logits, exact: n > 1)
     }
 }

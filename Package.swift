@@ -56,14 +56,10 @@ let package = Package(
                           swiftSettings: swiftSettings),
         .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "CKernels"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "LLMModelTests", dependencies: ["LLMModel", "ScaleLLMCLI"],
+        .testTarget(name: "LLMModelTests", dependencies: ["LLMModel", "LLMTensor"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "LLMEngineTests", dependencies: ["LLMEngine", "ScaleLLMCLI"],
+        .testTarget(name: "LLMEngineTests", dependencies: ["LLMEngine", "LLMModel"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "EngineServerTests", dependencies: [
-                    "EngineServer", "ScaleLLMCLI", "OpenAIAPI",
-                    .product(name: "Hummingbird", package: "hummingbird"),
-                ], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

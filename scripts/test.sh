@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release
+# One release build of the binary and the tests (swift test alone would rebuild with other flags).
+swift build -c release --build-tests
 .build/release/scalellm model pull
-swift test -c release
+swift test -c release --skip-build
 python3 -m pytest -q Tests/e2e

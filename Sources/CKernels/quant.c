@@ -170,7 +170,8 @@ ck_rows_fn ck_rows_scalar(int type) {
 }
 
 // ---- dispatch -------------------------------------------------------------------------------------
-static _Atomic int ck_forced_isa = -1;
+// Per thread, so a test forcing the scalar path cannot change another thread's results.
+static _Thread_local int ck_forced_isa = -1;
 
 int ck_isa_detected(void) {
 #if defined(__x86_64__)
@@ -186,11 +187,11 @@ int ck_isa_active(void) {
     static _Atomic int detected = -1;
     int d = atomic_load(&detected);
     if (d < 0) { d = ck_isa_detected(); atomic_store(&detected, d); }
-    int f = atomic_load(&ck_forced_isa);
+    int f = ck_forced_isa;
     return (f >= 0 && f < d) ? f : d;
 }
 
-void ck_isa_force(int isa) { atomic_store(&ck_forced_isa, isa); }
+void ck_isa_force(int isa) { ck_forced_isa = isa; }
 
 void ck_dequantize_row(int type, const void *src, float *dst, int64_t n) {
     if (ck_isa_active() == CK_ISA_AVX2) ck_dequantize_row_avx2(type, src, dst, n);

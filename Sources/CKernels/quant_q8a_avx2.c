@@ -5,9 +5,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#ifndef CK_PREFETCH
-#define CK_PREFETCH 512  // bytes ahead in each weight row stream
-#endif
 
 // fp16 -> fp32 through a zeroed register (movd), avoiding _cvtsh_ss's merge into a live register,
 // which chains every block's scale load onto the previous block's accumulator.
@@ -39,119 +36,66 @@ static inline CK_AVX2 __m256 dot_ss(__m256i a, __m256i b) {
     return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-static CK_AVX2 void rows_q8a_avx2_q4_1(const void *W, size_t rb, int r0, int r1, int cols,
-                                       const ck_block_q8a *Xq, int ntok, float *Y, int ldy) {
-    int nb = cols / CK_QK;
-    for (int t = 0; t < ntok; t++) {
-        const ck_block_q8a *x = Xq + (size_t)t * nb;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            const ck_block_q4_1 *w0 = (const ck_block_q4_1 *)((const uint8_t *)W + (size_t)r * rb);
-            const ck_block_q4_1 *w1 = (const ck_block_q4_1 *)((const uint8_t *)W + (size_t)(r + 1) * rb);
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            float m0 = 0, m1 = 0;
-            for (int b = 0; b < nb; b++) {
-                _mm_prefetch((const char *)(w0 + b) + 2 * rb, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + b) + 2 * rb, _MM_HINT_T0);
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                __m256 dx = _mm256_set1_ps(x[b].d);
-                a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(w0[b].d)), dx), dot_us(unpack_nibbles(w0[b].qs), xv), a0);
-                a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(w1[b].d)), dx), dot_us(unpack_nibbles(w1[b].qs), xv), a1);
-                m0 += f16(w0[b].m) * x[b].s;
-                m1 += f16(w1[b].m) * x[b].s;
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0) + m0;
-            Y[(size_t)t * ldy + r + 1] = hsum8(a1) + m1;
-        }
-        for (; r < r1; r++) {
-            const ck_block_q4_1 *w0 = (const ck_block_q4_1 *)((const uint8_t *)W + (size_t)r * rb);
-            __m256 a0 = _mm256_setzero_ps();
-            float m0 = 0;
-            for (int b = 0; b < nb; b++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(w0[b].d) * x[b].d), dot_us(unpack_nibbles(w0[b].qs), xv), a0);
-                m0 += f16(w0[b].m) * x[b].s;
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0) + m0;
-        }
-    }
+// Per-format block step: acc += (d_w * d_x) * sum(q_w * q_x); `extra` collects the scalar term
+// (Q4_1: m * s, Q4_0: d_w * s for the -8 offset); `finish` turns both into the dot product.
+static inline CK_AVX2 __m256 blk_q4_1(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
+    const ck_block_q4_1 *w = (const ck_block_q4_1 *)row + b;
+    *extra += f16(w->m) * x->s;
+    return _mm256_fmadd_ps(_mm256_set1_ps(f16(w->d) * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
 }
+static inline float fin_q4_1(float h, float extra) { return h + extra; }
 
-static CK_AVX2 void rows_q8a_avx2_q4_0(const void *W, size_t rb, int r0, int r1, int cols,
-                                       const ck_block_q8a *Xq, int ntok, float *Y, int ldy) {
-    int nb = cols / CK_QK;
-    for (int t = 0; t < ntok; t++) {
-        const ck_block_q8a *x = Xq + (size_t)t * nb;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            const ck_block_q4_0 *w0 = (const ck_block_q4_0 *)((const uint8_t *)W + (size_t)r * rb);
-            const ck_block_q4_0 *w1 = (const ck_block_q4_0 *)((const uint8_t *)W + (size_t)(r + 1) * rb);
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            float c0 = 0, c1 = 0;
-            for (int b = 0; b < nb; b++) {
-                _mm_prefetch((const char *)(w0 + b) + 2 * rb, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + b) + 2 * rb, _MM_HINT_T0);
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                __m256 dx = _mm256_set1_ps(x[b].d);
-                float d0 = f16(w0[b].d), d1 = f16(w1[b].d);
-                a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d0), dx), dot_us(unpack_nibbles(w0[b].qs), xv), a0);
-                a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d1), dx), dot_us(unpack_nibbles(w1[b].qs), xv), a1);
-                c0 += d0 * x[b].s;
-                c1 += d1 * x[b].s;
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0) - 8.0f * c0;
-            Y[(size_t)t * ldy + r + 1] = hsum8(a1) - 8.0f * c1;
-        }
-        for (; r < r1; r++) {
-            const ck_block_q4_0 *w0 = (const ck_block_q4_0 *)((const uint8_t *)W + (size_t)r * rb);
-            __m256 a0 = _mm256_setzero_ps();
-            float c0 = 0;
-            for (int b = 0; b < nb; b++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                float d0 = f16(w0[b].d);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * x[b].d), dot_us(unpack_nibbles(w0[b].qs), xv), a0);
-                c0 += d0 * x[b].s;
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0) - 8.0f * c0;
-        }
-    }
+static inline CK_AVX2 __m256 blk_q4_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
+    const ck_block_q4_0 *w = (const ck_block_q4_0 *)row + b;
+    float d = f16(w->d);
+    *extra += d * x->s;
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
 }
+static inline float fin_q4_0(float h, float extra) { return h - 8.0f * extra; }
 
-static CK_AVX2 void rows_q8a_avx2_q8_0(const void *W, size_t rb, int r0, int r1, int cols,
-                                       const ck_block_q8a *Xq, int ntok, float *Y, int ldy) {
-    int nb = cols / CK_QK;
-    for (int t = 0; t < ntok; t++) {
-        const ck_block_q8a *x = Xq + (size_t)t * nb;
-        int r = r0;
-        for (; r + 2 <= r1; r += 2) {
-            const ck_block_q8_0 *w0 = (const ck_block_q8_0 *)((const uint8_t *)W + (size_t)r * rb);
-            const ck_block_q8_0 *w1 = (const ck_block_q8_0 *)((const uint8_t *)W + (size_t)(r + 1) * rb);
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            for (int b = 0; b < nb; b++) {
-                _mm_prefetch((const char *)(w0 + b) + 2 * rb, _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + b) + 2 * rb, _MM_HINT_T0);
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                __m256 dx = _mm256_set1_ps(x[b].d);
-                a0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(w0[b].d)), dx),
-                                     dot_ss(_mm256_loadu_si256((const __m256i *)w0[b].qs), xv), a0);
-                a1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(f16(w1[b].d)), dx),
-                                     dot_ss(_mm256_loadu_si256((const __m256i *)w1[b].qs), xv), a1);
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0);
-            Y[(size_t)t * ldy + r + 1] = hsum8(a1);
-        }
-        for (; r < r1; r++) {
-            const ck_block_q8_0 *w0 = (const ck_block_q8_0 *)((const uint8_t *)W + (size_t)r * rb);
-            __m256 a0 = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
-                a0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(w0[b].d) * x[b].d),
-                                     dot_ss(_mm256_loadu_si256((const __m256i *)w0[b].qs), xv), a0);
-            }
-            Y[(size_t)t * ldy + r] = hsum8(a0);
-        }
-    }
+static inline CK_AVX2 __m256 blk_q8_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
+    (void)extra;
+    const ck_block_q8_0 *w = (const ck_block_q8_0 *)row + b;
+    return _mm256_fmadd_ps(_mm256_set1_ps(f16(w->d) * x->d), dot_ss(_mm256_loadu_si256((const __m256i *)w->qs), xv), acc);
 }
+static inline float fin_q8_0(float h, float extra) { (void)extra; return h; }
+
+// Two rows per pass share the activation loads; the next row pair is prefetched meanwhile.
+#define CK_DEFINE_Q8A_ROWS(NAME, BLK, FIN, BLOCK_T)                                                  \
+    static CK_AVX2 void NAME(const void *W, size_t rb, int r0, int r1, int cols,                     \
+                             const ck_block_q8a *Xq, int ntok, float *Y, int ldy) {                  \
+        int nb = cols / CK_QK;                                                                       \
+        for (int t = 0; t < ntok; t++) {                                                             \
+            const ck_block_q8a *x = Xq + (size_t)t * nb;                                             \
+            int r = r0;                                                                              \
+            for (; r + 2 <= r1; r += 2) {                                                            \
+                const uint8_t *w0 = (const uint8_t *)W + (size_t)r * rb, *w1 = w0 + rb;              \
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                            \
+                float e0 = 0, e1 = 0;                                                                \
+                for (int b = 0; b < nb; b++) {                                                       \
+                    _mm_prefetch((const char *)((const BLOCK_T *)w0 + b) + 2 * rb, _MM_HINT_T0);     \
+                    _mm_prefetch((const char *)((const BLOCK_T *)w1 + b) + 2 * rb, _MM_HINT_T0);     \
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);                       \
+                    a0 = BLK(w0, b, &x[b], xv, a0, &e0);                                             \
+                    a1 = BLK(w1, b, &x[b], xv, a1, &e1);                                             \
+                }                                                                                    \
+                Y[(size_t)t * ldy + r] = FIN(hsum8(a0), e0);                                         \
+                Y[(size_t)t * ldy + r + 1] = FIN(hsum8(a1), e1);                                     \
+            }                                                                                        \
+            for (; r < r1; r++) {                                                                    \
+                const uint8_t *w0 = (const uint8_t *)W + (size_t)r * rb;                             \
+                __m256 a0 = _mm256_setzero_ps();                                                     \
+                float e0 = 0;                                                                        \
+                for (int b = 0; b < nb; b++)                                                         \
+                    a0 = BLK(w0, b, &x[b], _mm256_loadu_si256((const __m256i *)x[b].qs), a0, &e0);   \
+                Y[(size_t)t * ldy + r] = FIN(hsum8(a0), e0);                                         \
+            }                                                                                        \
+        }                                                                                            \
+    }
+
+CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_1, blk_q4_1, fin_q4_1, ck_block_q4_1)
+CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_0, blk_q4_0, fin_q4_0, ck_block_q4_0)
+CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q8_0, blk_q8_0, fin_q8_0, ck_block_q8_0)
 
 ck_rows_q8a_fn ck_rows_q8a_avx2(int type) {
     switch (type) {

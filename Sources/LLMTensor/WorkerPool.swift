@@ -25,7 +25,8 @@ public enum InstructionSet: Int32, Sendable, CustomStringConvertible {
     public static var detected: InstructionSet { InstructionSet(rawValue: ck_isa_detected()) ?? .scalar }
     /// Instruction set in use now.
     public static var active: InstructionSet { InstructionSet(rawValue: ck_isa_active()) ?? .scalar }
-    /// Forces an instruction set (clamped to what the CPU has); nil restores detection.
+    /// Forces an instruction set for the calling thread (clamped to what the CPU has); nil
+    /// restores detection.
     public static func force(_ isa: InstructionSet?) { ck_isa_force(isa?.rawValue ?? -1) }
 
     public var description: String { self == .avx2 ? "avx2+fma+f16c" : "scalar" }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineServer
 import LLMEngine
+import LLMModel
 import Logging
 
 /// `scalellm engine`: serve one model over the OpenAI API.
@@ -35,6 +36,9 @@ public struct EngineCommand: AsyncParsableCommand {
         var logger = Logger(label: "scalellm.engine")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let path = try modelOptions.resolvePath()
+        // Fail before binding the port when the file is not a readable GGUF (the full load,
+        // weights and tokenizer, runs in the background while /ready says 503).
+        do { _ = try GGUFFile(path: path) } catch { throw ValidationError("cannot load model '\(path)': \(error)") }
         let config = EngineServerConfiguration(
             host: host, port: port, modelPath: path, servedModelNames: servedModelName,
             engine: EngineConfiguration(threads: modelOptions.threads, contextLength: contextLength, maxRunning: maxRunning,

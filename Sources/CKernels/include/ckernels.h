@@ -39,7 +39,8 @@ enum {
 int ck_isa_detected(void);
 /// Instruction set the kernels use now (detected unless forced).
 int ck_isa_active(void);
-/// Force an instruction set (clamped to what the CPU supports); -1 restores detection.
+/// Force an instruction set for the calling thread's kernel choices (clamped to what the CPU
+/// supports); -1 restores detection. Used by tests to run the scalar path.
 void ck_isa_force(int isa);
 
 // ---------------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ public final class Engine: @unchecked Sendable {
         pool = WorkerPool(threads: config.threads)
         state = RunState(config: model.model.config, maxTokens: config.prefillChunk)
         metrics = EngineMetrics(modelName: model.name)
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread keeps the engine alive until `shutdown()` ends the loop.
+        let thread = Thread { self.loop() }
         thread.name = "scalellm-engine"
         thread.stackSize = 8 << 20
         thread.start()

@@ -3,8 +3,7 @@
 
 #include <math.h>
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "simd_avx2.h"
 
 // q.k over n floats (n a multiple of 16).
 static CK_AVX2 float dot_avx2(const float *a, const float *b, int n) {
@@ -13,11 +12,7 @@ static CK_AVX2 float dot_avx2(const float *a, const float *b, int n) {
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     }
-    __m256 v = _mm256_add_ps(s0, s1);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return ck_hsum8(_mm256_add_ps(s0, s1));
 }
 
 // o += w * v over n floats (n a multiple of 8).

@@ -3,22 +3,7 @@
 #include "quant_internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-// fp16 -> fp32 through a zeroed register (movd), avoiding _cvtsh_ss's merge into a live register,
-// which chains every block's scale load onto the previous block's accumulator.
-static inline CK_AVX2 float f16(uint16_t h) {
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
-
-static inline CK_AVX2 float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "simd_avx2.h"
 
 // ---- block loaders: 32 weights -> four vectors of 8 floats ---------------------------------------
 static inline CK_AVX2 void load_f32(const void *row, int b, __m256 w[4]) {
@@ -42,7 +27,7 @@ static inline CK_AVX2 void load_bf16(const void *row, int b, __m256 w[4]) {
 
 static inline CK_AVX2 void load_q8_0(const void *row, int b, __m256 w[4]) {
     const ck_block_q8_0 *blk = (const ck_block_q8_0 *)row + b;
-    __m256 d = _mm256_set1_ps(f16(blk->d));
+    __m256 d = _mm256_set1_ps(ck_f16(blk->d));
     for (int i = 0; i < 4; i++) {
         __m128i q = _mm_loadl_epi64((const __m128i *)(blk->qs + 8 * i));
         w[i] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
@@ -58,7 +43,7 @@ static inline CK_AVX2 void nibbles(const uint8_t *qs, __m128i *lo, __m128i *hi) 
 
 static inline CK_AVX2 void load_q4_0(const void *row, int b, __m256 w[4]) {
     const ck_block_q4_0 *blk = (const ck_block_q4_0 *)row + b;
-    __m256 d = _mm256_set1_ps(f16(blk->d));
+    __m256 d = _mm256_set1_ps(ck_f16(blk->d));
     __m128i lo, hi;
     nibbles(blk->qs, &lo, &hi);
     __m128i eight = _mm_set1_epi8(8);
@@ -72,8 +57,8 @@ static inline CK_AVX2 void load_q4_0(const void *row, int b, __m256 w[4]) {
 
 static inline CK_AVX2 void load_q4_1(const void *row, int b, __m256 w[4]) {
     const ck_block_q4_1 *blk = (const ck_block_q4_1 *)row + b;
-    __m256 d = _mm256_set1_ps(f16(blk->d));
-    __m256 m = _mm256_set1_ps(f16(blk->m));
+    __m256 d = _mm256_set1_ps(ck_f16(blk->d));
+    __m256 m = _mm256_set1_ps(ck_f16(blk->m));
     __m128i lo, hi;
     nibbles(blk->qs, &lo, &hi);
     w[0] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), m);
@@ -106,7 +91,7 @@ static inline CK_AVX2 void load_q4_1(const void *row, int b, __m256 w[4]) {
                         a3 = _mm256_fmadd_ps(w[i], _mm256_loadu_ps(xb + 3 * cols + 8 * i), a3);    \
                     }                                                                              \
                 }                                                                                  \
-                float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};                             \
+                float s[4] = {ck_hsum8(a0), ck_hsum8(a1), ck_hsum8(a2), ck_hsum8(a3)};                             \
                 if (tail) {                                                                        \
                     float wt[CK_QK];                                                               \
                     ck_dequantize_row_scalar(TYPE, (const uint8_t *)row + ck_row_bytes(TYPE, nb * CK_QK), wt, tail); \
@@ -127,7 +112,7 @@ static inline CK_AVX2 void load_q4_1(const void *row, int b, __m256 w[4]) {
                     a0 = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(xb + 16), a0);                      \
                     a1 = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(xb + 24), a1);                      \
                 }                                                                                  \
-                float s = hsum(_mm256_add_ps(a0, a1));                                             \
+                float s = ck_hsum8(_mm256_add_ps(a0, a1));                                             \
                 if (tail) {                                                                        \
                     float wt[CK_QK];                                                               \
                     ck_dequantize_row_scalar(TYPE, (const uint8_t *)row + ck_row_bytes(TYPE, nb * CK_QK), wt, tail); \

@@ -3,21 +3,7 @@
 #include "quant_internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-// fp16 -> fp32 through a zeroed register (movd), avoiding _cvtsh_ss's merge into a live register,
-// which chains every block's scale load onto the previous block's accumulator.
-static inline CK_AVX2 float f16(uint16_t h) {
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
-
-static inline CK_AVX2 float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "simd_avx2.h"
 
 // 32 nibbles as unsigned bytes: low 16 lanes elements 0..15, high 16 lanes elements 16..31.
 static inline CK_AVX2 __m256i unpack_nibbles(const uint8_t *qs) {
@@ -40,14 +26,14 @@ static inline CK_AVX2 __m256 dot_ss(__m256i a, __m256i b) {
 // (Q4_1: m * s, Q4_0: d_w * s for the -8 offset); `finish` turns both into the dot product.
 static inline CK_AVX2 __m256 blk_q4_1(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
     const ck_block_q4_1 *w = (const ck_block_q4_1 *)row + b;
-    *extra += f16(w->m) * x->s;
-    return _mm256_fmadd_ps(_mm256_set1_ps(f16(w->d) * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
+    *extra += ck_f16(w->m) * x->s;
+    return _mm256_fmadd_ps(_mm256_set1_ps(ck_f16(w->d) * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
 }
 static inline float fin_q4_1(float h, float extra) { return h + extra; }
 
 static inline CK_AVX2 __m256 blk_q4_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
     const ck_block_q4_0 *w = (const ck_block_q4_0 *)row + b;
-    float d = f16(w->d);
+    float d = ck_f16(w->d);
     *extra += d * x->s;
     return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
 }
@@ -56,7 +42,7 @@ static inline float fin_q4_0(float h, float extra) { return h - 8.0f * extra; }
 static inline CK_AVX2 __m256 blk_q8_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
     (void)extra;
     const ck_block_q8_0 *w = (const ck_block_q8_0 *)row + b;
-    return _mm256_fmadd_ps(_mm256_set1_ps(f16(w->d) * x->d), dot_ss(_mm256_loadu_si256((const __m256i *)w->qs), xv), acc);
+    return _mm256_fmadd_ps(_mm256_set1_ps(ck_f16(w->d) * x->d), dot_ss(_mm256_loadu_si256((const __m256i *)w->qs), xv), acc);
 }
 static inline float fin_q8_0(float h, float extra) { (void)extra; return h; }
 
@@ -79,8 +65,8 @@ static inline float fin_q8_0(float h, float extra) { (void)extra; return h; }
                     a0 = BLK(w0, b, &x[b], xv, a0, &e0);                                             \
                     a1 = BLK(w1, b, &x[b], xv, a1, &e1);                                             \
                 }                                                                                    \
-                Y[(size_t)t * ldy + r] = FIN(hsum8(a0), e0);                                         \
-                Y[(size_t)t * ldy + r + 1] = FIN(hsum8(a1), e1);                                     \
+                Y[(size_t)t * ldy + r] = FIN(ck_hsum8(a0), e0);                                         \
+                Y[(size_t)t * ldy + r + 1] = FIN(ck_hsum8(a1), e1);                                     \
             }                                                                                        \
             for (; r < r1; r++) {                                                                    \
                 const uint8_t *w0 = (const uint8_t *)W + (size_t)r * rb;                             \
@@ -88,7 +74,7 @@ static inline float fin_q8_0(float h, float extra) { (void)extra; return h; }
                 float e0 = 0;                                                                        \
                 for (int b = 0; b < nb; b++)                                                         \
                     a0 = BLK(w0, b, &x[b], _mm256_loadu_si256((const __m256i *)x[b].qs), a0, &e0);   \
-                Y[(size_t)t * ldy + r] = FIN(hsum8(a0), e0);                                         \
+                Y[(size_t)t * ldy + r] = FIN(ck_hsum8(a0), e0);                                         \
             }                                                                                        \
         }                                                                                            \
     }

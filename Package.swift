@@ -30,7 +30,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "LLMTensor", dependencies: ["CKernels", "COpenBLAS"],
                 swiftSettings: swiftSettings),
-        .target(name: "LLMModel", dependencies: ["LLMTensor"],
+        .target(name: "LLMModel", dependencies: ["LLMTensor", "CKernels"],
                 swiftSettings: swiftSettings),
         .target(name: "LLMEngine", dependencies: [
                     "LLMModel",

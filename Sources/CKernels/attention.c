@@ -36,21 +36,23 @@ static void axpy_scalar(float *o, float w, const float *v, int n) {
 typedef struct {
     ck_pool *pool;
     const float *q;
-    int ntok, nheads, nkv, head_dim;
-    const float *k, *v;
-    int kv_stride, pos0;
+    const ck_attn_segment *segs;
+    int nsegs, nheads, nkv, head_dim, kv_stride;
     float *out;
 } ck_attn_job;
 
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
-    int t = task / j->nheads;
+    int tok = task / j->nheads;
     int h = task % j->nheads;
+    const ck_attn_segment *seg = j->segs;
+    while (tok >= seg->tok_offset + seg->ntok) seg++;
+    int t = tok - seg->tok_offset;
     int hd = j->head_dim;
     int kvh = h / (j->nheads / j->nkv);
-    int pos = j->pos0 + t;
-    const float *q = j->q + (size_t)t * j->nheads * hd + (size_t)h * hd;
-    float *o = j->out + (size_t)t * j->nheads * hd + (size_t)h * hd;
+    int pos = seg->pos0 + t;
+    const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h * hd;
+    float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h * hd;
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
@@ -60,7 +62,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
     for (int p = 0; p <= pos; p++) {
-        const float *k = j->k + (size_t)p * j->kv_stride + (size_t)kvh * hd;
+        const float *k = seg->k + (size_t)p * j->kv_stride + (size_t)kvh * hd;
         float s = dot(q, k, hd) * scale;
         scores[p] = s;
         if (s > maxs) maxs = s;
@@ -73,16 +75,24 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float inv = 1.0f / sum;
     for (int i = 0; i < hd; i++) o[i] = 0;
     for (int p = 0; p <= pos; p++) {
-        const float *v = j->v + (size_t)p * j->kv_stride + (size_t)kvh * hd;
+        const float *v = seg->v + (size_t)p * j->kv_stride + (size_t)kvh * hd;
         axpy(o, scores[p] * inv, v, hd);
     }
 }
 
+void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
+                        int nkv, int head_dim, int kv_stride, float *out) {
+    if (nsegs <= 0) return;
+    ck_attn_job job = {
+        .pool = pool, .q = q, .segs = segs, .nsegs = nsegs, .nheads = nheads, .nkv = nkv,
+        .head_dim = head_dim, .kv_stride = kv_stride, .out = out,
+    };
+    int ntok = segs[nsegs - 1].tok_offset + segs[nsegs - 1].ntok;
+    ck_pool_run(pool, ck_attn_task, &job, ntok * nheads);
+}
+
 void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, int head_dim,
                   const float *kcache, const float *vcache, int kv_stride, int pos0, float *out) {
-    ck_attn_job job = {
-        .pool = pool, .q = q, .ntok = ntok, .nheads = nheads, .nkv = nkv, .head_dim = head_dim,
-        .k = kcache, .v = vcache, .kv_stride = kv_stride, .pos0 = pos0, .out = out,
-    };
-    ck_pool_run(pool, ck_attn_task, &job, ntok * nheads);
+    ck_attn_segment seg = { .k = kcache, .v = vcache, .pos0 = pos0, .ntok = ntok, .tok_offset = 0 };
+    ck_attention_batch(pool, q, &seg, 1, nheads, nkv, head_dim, kv_stride, out);
 }

@@ -100,6 +100,8 @@ struct CompletionRoutes: Sendable {
             switch error {
             case .promptTooLong, .emptyPrompt:
                 throw OpenAIError.invalidRequest(error.description, param: "messages")
+            case .exceedsCacheMemory:
+                throw OpenAIError.invalidRequest(error.description, param: "max_tokens")
             case .queueFull:
                 throw OpenAIError.overloaded(error.description)
             case .shuttingDown:

@@ -86,6 +86,16 @@ public enum Kernels {
         set { ck_set_int8_max_tokens(Int32(newValue)) }
     }
 
+    /// Attention for several sequences in one parallel region; `segments` carry each sequence's
+    /// KV cache, first position, token count and row offset.
+    @inline(__always)
+    public static func attention(_ pool: WorkerPool, q: UnsafePointer<Float>, segments: UnsafePointer<ck_attn_segment>,
+                                 count: Int, heads: Int, kvHeads: Int, headDim: Int, kvStride: Int,
+                                 out: UnsafeMutablePointer<Float>) {
+        ck_attention_batch(pool.raw, q, segments, Int32(count), Int32(heads), Int32(kvHeads), Int32(headDim),
+                           Int32(kvStride), out)
+    }
+
     /// Batches of at least this many tokens use dequantize + OpenBLAS sgemm.
     public static func setGemmThreshold(_ tokens: Int) { ck_set_gemm_threshold(Int32(tokens)) }
 }

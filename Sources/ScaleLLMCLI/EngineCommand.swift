@@ -14,9 +14,10 @@ public struct EngineCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") public var port: Int = 8000
     @Option(help: "Name the model is served as (repeatable; default: the file name).") public var servedModelName: [String] = []
     @Option(help: "Context length per sequence (capped by the model's).") public var contextLength: Int = 2048
-    @Option(help: "Sequences generating at once.") public var maxRunning: Int = 4
+    @Option(help: "Sequences in the running batch (continuous batching).") public var maxRunning: Int = 32
     @Option(help: "Requests allowed to wait before 429.") public var maxWaiting: Int = 256
-    @Option(help: "Prompt tokens per forward pass.") public var prefillChunk: Int = 256
+    @Option(help: "Prompt tokens per step, shared by prefilling sequences.") public var prefillChunk: Int = 256
+    @Option(help: "KV cache memory in MiB; requests wait when their cache does not fit.") public var kvCacheMemory: Int = 1024
     @Option(help: "Largest request body in bytes.") public var maxBodyBytes: Int = 4 << 20
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") public var logLevel: String = "info"
 
@@ -28,6 +29,7 @@ public struct EngineCommand: AsyncParsableCommand {
         guard maxRunning >= 1, maxWaiting >= 0, prefillChunk >= 1 else {
             throw ValidationError("--max-running and --prefill-chunk must be at least 1, --max-waiting at least 0")
         }
+        guard kvCacheMemory >= 1 else { throw ValidationError("--kv-cache-memory must be at least 1 (MiB)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
     }
@@ -42,7 +44,8 @@ public struct EngineCommand: AsyncParsableCommand {
         let config = EngineServerConfiguration(
             host: host, port: port, modelPath: path, servedModelNames: servedModelName,
             engine: EngineConfiguration(threads: modelOptions.threads, contextLength: contextLength, maxRunning: maxRunning,
-                                        prefillChunk: prefillChunk, maxWaiting: maxWaiting),
+                                        prefillChunk: prefillChunk, maxWaiting: maxWaiting,
+                                        kvCacheBytes: kvCacheMemory << 20),
             maxBodyBytes: maxBodyBytes)
         try await EngineServer.run(config, logger: logger)
     }

@@ -71,3 +71,26 @@ struct FidelityTests {
         return sab / (saa * sbb).squareRoot()
     }
 }
+
+@Suite("Batched forward pass")
+struct BatchedForwardTests {
+    @Test("several sequences in one pass give the logits they give alone")
+    func batchEqualsSingle() {
+        let m = TestModel.shared
+        let cfg = m.model.config
+        let pool = WorkerPool(threads: 2)
+        let prompts = ReferenceCase.all.prefix(3).map { $0.ids }
+        let alone = prompts.map { FidelityTests.lastLogits(m, $0) }
+        let state = RunState(config: cfg, maxTokens: prompts.reduce(0) { $0 + $1.count }, maxSequences: prompts.count)
+        let caches = prompts.map { KVCache(config: cfg, capacity: $0.count + 1) }
+        let segments = zip(prompts, caches).map { BatchSegment(cache: $1, position: 0, count: $0.count) }
+        let tokens = prompts.flatMap { $0 }.map(Int32.init)
+        tokens.withUnsafeBufferPointer { m.model.forward(tokens: $0, segments: segments, state: state, pool: pool) }
+        for i in prompts.indices {
+            let row = Array(state.logits(row: i))
+            let diff = zip(row, alone[i]).map { abs($0 - $1) }.max()!
+            #expect(diff < 1e-2, "sequence \(i): max diff \(diff)")
+            #expect(FidelityTests.top(row, 1) == FidelityTests.top(alone[i], 1))
+        }
+    }
+}

@@ -120,6 +120,20 @@ void ck_add(float *y, const float *x, int64_t n);
 void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, int head_dim,
                   const float *kcache, const float *vcache, int kv_stride, int pos0, float *out);
 
+/// One sequence's slice of a batched attention call: its `ntok` query tokens start at row
+/// `tok_offset` of q/out and sit at positions pos0..pos0+ntok-1 of its own KV cache.
+typedef struct {
+    const float *k;
+    const float *v;
+    int pos0;
+    int ntok;
+    int tok_offset;
+} ck_attn_segment;
+
+/// Causal attention for several sequences in one parallel region (continuous batching).
+void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
+                        int nkv, int head_dim, int kv_stride, float *out);
+
 #ifdef __cplusplus
 }
 #endif

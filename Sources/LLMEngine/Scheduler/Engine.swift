@@ -10,6 +10,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case promptTooLong(tokens: Int, limit: Int)
     case emptyPrompt
     case queueFull(limit: Int)
+    case exceedsCacheMemory(needed: Int, budget: Int)
     case shuttingDown
 
     public var description: String {
@@ -18,14 +19,18 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
             "the prompt has \(n) tokens; this model's context is \(limit) tokens (prompt plus at least one generated token)"
         case .emptyPrompt: "the prompt is empty"
         case .queueFull(let limit): "the engine is at capacity (\(limit) requests waiting); retry later"
+        case .exceedsCacheMemory(let needed, let budget):
+            "the request needs \(needed >> 20) MiB of KV cache (prompt plus max_tokens) but the engine has \(budget >> 20) MiB; lower max_tokens"
         case .shuttingDown: "the engine is shutting down"
         }
     }
 }
 
-/// One model replica's generation loop. Requests are queued from any thread; a dedicated thread
-/// runs the model, interleaving up to `maxRunning` sequences a step at a time, and delivers each
-/// token through the request's callback (no actor hop, no task per token).
+/// One model replica's generation loop (continuous batching). Requests are queued from any thread;
+/// a dedicated thread runs the model. Every step is one forward pass over the running batch: one
+/// token for each decoding sequence plus prompt chunks of prefilling ones (up to `prefillChunk`
+/// tokens); new requests join at any step and finished ones leave at once. Tokens go out through
+/// the request's callback (no actor hop, no task per token).
 public final class Engine: @unchecked Sendable {
     public let model: LoadedModel
     public let configuration: EngineConfiguration
@@ -42,6 +47,13 @@ public final class Engine: @unchecked Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     private let finishedAll = DispatchSemaphore(value: 0)
     private let metrics: EngineMetrics
+    /// KV cache bytes per cached position (all layers, keys and values).
+    let bytesPerPosition: Int
+
+    /// KV cache bytes a request reserves.
+    func cacheBytes(_ r: GenerationRequest) -> Int {
+        min(configuration.contextLength, r.promptTokens.count + r.maxTokens) * bytesPerPosition
+    }
 
     public init(model: LoadedModel, configuration: EngineConfiguration = .init()) {
         self.model = model
@@ -51,7 +63,9 @@ public final class Engine: @unchecked Sendable {
         config.maxRunning = max(1, config.maxRunning)
         self.configuration = config
         pool = WorkerPool(threads: config.threads)
-        state = RunState(config: model.model.config, maxTokens: config.prefillChunk)
+        state = RunState(config: model.model.config, maxTokens: config.prefillChunk + config.maxRunning,
+                         maxSequences: config.maxRunning)
+        bytesPerPosition = 2 * model.model.config.layers * model.model.config.kvWidth * MemoryLayout<Float>.size
         metrics = EngineMetrics(modelName: model.name)
         // The thread keeps the engine alive until `shutdown()` ends the loop.
         let thread = Thread { self.loop() }
@@ -69,6 +83,10 @@ public final class Engine: @unchecked Sendable {
         guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
         guard request.promptTokens.count <= maxPromptTokens else {
             throw .promptTooLong(tokens: request.promptTokens.count, limit: configuration.contextLength)
+        }
+        let need = cacheBytes(request)
+        guard need <= configuration.kvCacheBytes else {
+            throw .exceedsCacheMemory(needed: need, budget: configuration.kvCacheBytes)
         }
         let result: EngineError? = queues.withLock { q in
             if q.stopping { return .shuttingDown }
@@ -104,10 +122,19 @@ public final class Engine: @unchecked Sendable {
 
     private func loop() {
         var running: [SequenceState] = []
+        var cacheBytesInUse = 0
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(state.maxTokens)
+        var segments: [BatchSegment] = []
+        var owners: [SequenceState] = []
         while true {
+            // Admit waiting requests (FIFO) while a slot and their whole KV cache are free.
             let (admitted, stop) = queues.withLock { q -> ([GenerationRequest], Bool) in
                 var out: [GenerationRequest] = []
-                while running.count + out.count < configuration.maxRunning, !q.waiting.isEmpty {
+                var bytes = cacheBytesInUse
+                while running.count + out.count < configuration.maxRunning, let next = q.waiting.first,
+                      bytes + cacheBytes(next) <= configuration.kvCacheBytes {
+                    bytes += cacheBytes(next)
                     out.append(q.waiting.removeFirst())
                 }
                 q.running = running.count + out.count
@@ -117,52 +144,71 @@ public final class Engine: @unchecked Sendable {
             for r in admitted {
                 let capacity = min(configuration.contextLength, r.promptTokens.count + r.maxTokens)
                 running.append(SequenceState(request: r, cache: KVCache(config: model.model.config, capacity: capacity)))
+                cacheBytesInUse += capacity * bytesPerPosition
                 metrics.queueTime.recordInterval(since: r.arrival)
             }
             if !admitted.isEmpty {
                 let (run, wait) = queues.withLock { ($0.running, $0.waiting.count) }
                 metrics.running.record(run)
                 metrics.waiting.record(wait)
+                metrics.cacheUsage.record(Double(cacheBytesInUse) / Double(configuration.kvCacheBytes))
             }
             if running.isEmpty {
                 wakeup.wait()
                 continue
             }
-            for seq in running { step(seq) }
+
+            // Build the step's batch: decodes first (one token each), then prompt chunks.
+            tokens.removeAll(keepingCapacity: true)
+            segments.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+            for seq in running where !seq.isPrefilling {
+                if seq.request.isCancelled { finish(seq, .cancelled); continue }
+                let position = seq.prefilled + seq.generated - 1
+                if position >= seq.cache.capacity { finish(seq, .length); continue }
+                tokens.append(seq.nextInput)
+                segments.append(BatchSegment(cache: seq.cache, position: position, count: 1))
+                owners.append(seq)
+            }
+            var budget = configuration.prefillChunk
+            for seq in running where seq.isPrefilling && budget > 0 {
+                if seq.request.isCancelled { finish(seq, .cancelled); continue }
+                let prompt = seq.request.promptTokens
+                let start = seq.prefilled
+                let end = min(prompt.count, start + budget)
+                for i in start..<end { tokens.append(Int32(prompt[i])) }
+                segments.append(BatchSegment(cache: seq.cache, position: start, count: end - start,
+                                             wantsLogits: end == prompt.count))
+                owners.append(seq)
+                budget -= end - start
+            }
+
+            if !segments.isEmpty {
+                tokens.withUnsafeBufferPointer { model.model.forward(tokens: $0, segments: segments, state: state, pool: pool) }
+                var row = 0
+                for (seq, seg) in zip(owners, segments) {
+                    if seq.isPrefilling {
+                        seq.prefilled += seg.count
+                        metrics.promptTokens.increment(by: seg.count)
+                    }
+                    guard seg.wantsLogits else { continue }
+                    let token = seq.sampler.sample(state.logits(row: row))
+                    row += 1
+                    emit(seq, token: token)
+                }
+            }
+
             let before = running.count
+            for seq in running where seq.finishedReason != nil { cacheBytesInUse -= seq.cache.capacity * bytesPerPosition }
             running.removeAll { $0.finishedReason != nil }
             if running.count != before {
                 queues.withLock { $0.running = running.count }
                 metrics.running.record(running.count)
+                metrics.cacheUsage.record(Double(cacheBytesInUse) / Double(configuration.kvCacheBytes))
             }
         }
         queues.withLock { $0.stopped = true }
         finishedAll.signal()
-    }
-
-    /// One step of one sequence: a prefill chunk, or one decoded token.
-    private func step(_ seq: SequenceState) {
-        let r = seq.request
-        if r.isCancelled { return finish(seq, .cancelled) }
-        if seq.isPrefilling {
-            let start = seq.prefilled
-            let end = min(r.promptTokens.count, start + configuration.prefillChunk)
-            var chunk = [Int32](repeating: 0, count: end - start)
-            for i in start..<end { chunk[i - start] = Int32(r.promptTokens[i]) }
-            chunk.withUnsafeBufferPointer { model.model.forward(tokens: $0, position: start, cache: seq.cache, state: state, pool: pool) }
-            seq.prefilled = end
-            metrics.promptTokens.increment(by: end - start)
-            if seq.isPrefilling { return }
-        } else {
-            let position = seq.prefilled + seq.generated - 1
-            if position >= seq.cache.capacity { return finish(seq, .length) }
-            withUnsafePointer(to: seq.nextInput) { p in
-                model.model.forward(tokens: UnsafeBufferPointer(start: p, count: 1), position: position,
-                                    cache: seq.cache, state: state, pool: pool)
-            }
-        }
-        let token = seq.sampler.sample(UnsafeMutableBufferPointer(start: state.logits, count: model.model.config.vocabularySize))
-        emit(seq, token: token)
     }
 
     private func emit(_ seq: SequenceState, token: Int) {

@@ -4,15 +4,21 @@ public struct EngineConfiguration: Sendable {
     public var threads: Int
     /// Longest sequence (prompt + completion) served; also the KV cache size per sequence.
     public var contextLength: Int
-    /// Sequences generating at once (each with its own KV cache); others wait in the queue.
+    /// Sequences in the running batch (each with its own KV cache); others wait in the queue.
     public var maxRunning: Int
-    /// Prompt tokens processed in one forward pass (longer prompts are split into chunks).
+    /// Prompt tokens processed per step, shared by the prefilling sequences (longer prompts are
+    /// split into chunks so decode steps of running sequences are not held up).
     public var prefillChunk: Int
+    /// Memory for KV caches. A request is admitted when its whole cache (prompt + max_tokens) fits
+    /// beside the running ones; otherwise it waits (reserve-up-front: a running sequence never
+    /// runs out of cache, so nothing is preempted).
+    public var kvCacheBytes: Int
     /// Requests allowed to wait; more are rejected so memory stays bounded.
     public var maxWaiting: Int
 
-    public init(threads: Int = EngineConfiguration.defaultThreads, contextLength: Int = 2048, maxRunning: Int = 4,
-                prefillChunk: Int = 256, maxWaiting: Int = 256) {
+    public init(threads: Int = EngineConfiguration.defaultThreads, contextLength: Int = 2048, maxRunning: Int = 32,
+                prefillChunk: Int = 256, maxWaiting: Int = 256, kvCacheBytes: Int = 1 << 30) {
+        self.kvCacheBytes = kvCacheBytes
         self.threads = threads
         self.contextLength = contextLength
         self.maxRunning = maxRunning

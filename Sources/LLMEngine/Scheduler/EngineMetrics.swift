@@ -5,6 +5,8 @@ import Metrics
 struct EngineMetrics: Sendable {
     let running: Gauge
     let waiting: Gauge
+    /// Fraction (0…1) of the KV cache memory reserved by running sequences (vLLM's name, even on CPU).
+    let cacheUsage: Gauge
     let promptTokens: Counter
     let generationTokens: Counter
     let timeToFirstToken: Timer
@@ -18,6 +20,7 @@ struct EngineMetrics: Sendable {
         let dims = [("model_name", modelName)]
         running = Gauge(label: "vllm:num_requests_running", dimensions: dims)
         waiting = Gauge(label: "vllm:num_requests_waiting", dimensions: dims)
+        cacheUsage = Gauge(label: "vllm:gpu_cache_usage_perc", dimensions: dims)
         promptTokens = Counter(label: "vllm:prompt_tokens_total", dimensions: dims)
         generationTokens = Counter(label: "vllm:generation_tokens_total", dimensions: dims)
         timeToFirstToken = Timer(label: "vllm:time_to_first_token_seconds", dimensions: dims, preferredDisplayUnit: .seconds)

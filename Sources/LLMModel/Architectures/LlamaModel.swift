@@ -1,3 +1,4 @@
+import CKernels
 import LLMTensor
 
 /// The Llama architecture (also SmolLM, TinyLlama, Mistral-style dense models): pre-norm blocks of
@@ -48,31 +49,45 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         try loader.rejectUnused()
     }
 
-    public func forward(tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state s: RunState, pool: WorkerPool) {
+    public func forward(tokens: UnsafeBufferPointer<Int32>, segments: [BatchSegment], state s: RunState, pool: WorkerPool) {
         let n = tokens.count
         precondition(n > 0 && n <= s.maxTokens, "token count exceeds the run state")
-        precondition(position + n <= cache.capacity, "KV cache overflow")
+        precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
         let c = config
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward
 
         for t in 0..<n {
             Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
         }
-        Kernels.ropeTable(s.ropeTable, tokens: n, headDim: c.headDim, position: position, base: c.ropeBase)
+        var offset = 0
+        for (i, seg) in segments.enumerated() {
+            precondition(seg.position + seg.count <= seg.cache.capacity, "KV cache overflow")
+            Kernels.ropeTable(s.ropeTable + offset * c.headDim, tokens: seg.count, headDim: c.headDim,
+                              position: seg.position, base: c.ropeBase)
+            s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
+                                                     tok_offset: Int32(offset))
+            offset += seg.count
+        }
 
         for (l, b) in blocks.enumerated() {
-            let kCache = cache.keys(layer: l), vCache = cache.values(layer: l)
-            let kNew = kCache + position * kvd, vNew = vCache + position * kvd
-
             // Attention
             Kernels.rmsNorm(s.x, weight: b.attnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
             Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q)
-            Kernels.matmul(pool, b.wk, s.xb, tokens: n, kNew)
-            Kernels.matmul(pool, b.wv, s.xb, tokens: n, vNew)
+            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys)
+            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values)
             Kernels.rope(s.q, tokens: n, heads: c.heads, headDim: c.headDim, table: s.ropeTable, stride: qd)
-            Kernels.rope(kNew, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
-            Kernels.attention(pool, q: s.q, tokens: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                              keys: kCache, values: vCache, kvStride: kvd, position: position, out: s.att)
+            Kernels.rope(s.keys, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
+            offset = 0
+            for (i, seg) in segments.enumerated() {
+                let kCache = seg.cache.keys(layer: l), vCache = seg.cache.values(layer: l)
+                (kCache + seg.position * kvd).update(from: s.keys + offset * kvd, count: seg.count * kvd)
+                (vCache + seg.position * kvd).update(from: s.values + offset * kvd, count: seg.count * kvd)
+                s.attentionSegments[i].k = UnsafePointer(kCache)
+                s.attentionSegments[i].v = UnsafePointer(vCache)
+                offset += seg.count
+            }
+            Kernels.attention(pool, q: s.q, segments: s.attentionSegments, count: segments.count, heads: c.heads,
+                              kvHeads: c.kvHeads, headDim: c.headDim, kvStride: kvd, out: s.att)
             Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb)
             Kernels.add(s.x, s.xb, count: n * d)
 
@@ -85,10 +100,21 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.add(s.x, s.xb, count: n * d)
         }
 
-        // Logits of the last token only; exact float math after a prompt chunk (n > 1), 8-bit
-        // activations allowed for single-token decode steps.
-        let last = s.x + (n - 1) * d
-        Kernels.rmsNorm(last, weight: outputNorm, s.xb, rows: 1, width: d, eps: c.normEpsilon)
-        Kernels.matmul(pool, output, s.xb, tokens: 1, s.logits, exact: n > 1)
+        // Logits of each wanting segment's last token. A single row after a prompt chunk is
+        // computed in exact float math; single-token decode rows may use 8-bit activations.
+        var rows = 0
+        var exact = false
+        offset = 0
+        for seg in segments {
+            offset += seg.count
+            guard seg.wantsLogits else { continue }
+            (s.lastRows + rows * d).update(from: s.x + (offset - 1) * d, count: d)
+            exact = exact || seg.count > 1
+            rows += 1
+        }
+        guard rows > 0 else { return }
+        let normed = s.lastRows + s.maxSequences * d
+        Kernels.rmsNorm(s.lastRows, weight: outputNorm, normed, rows: rows, width: d, eps: c.normEpsilon)
+        Kernels.matmul(pool, output, normed, tokens: rows, s.logits, ldy: c.vocabularySize, exact: exact)
     }
 }

@@ -41,6 +41,12 @@ typedef struct {
     float *out;
 } ck_attn_job;
 
+// Row offset (in rows of kv_stride floats) of position p in a segment's cache.
+static inline size_t kv_row(const ck_attn_segment *s, int p) {
+    if (!s->blocks) return (size_t)p;
+    return (size_t)s->blocks[p / s->block_size] * s->block_size + (size_t)(p % s->block_size);
+}
+
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nheads;
@@ -62,7 +68,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
     for (int p = 0; p <= pos; p++) {
-        const float *k = seg->k + (size_t)p * j->kv_stride + (size_t)kvh * hd;
+        const float *k = seg->k + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
         float s = dot(q, k, hd) * scale;
         scores[p] = s;
         if (s > maxs) maxs = s;
@@ -75,7 +81,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float inv = 1.0f / sum;
     for (int i = 0; i < hd; i++) o[i] = 0;
     for (int p = 0; p <= pos; p++) {
-        const float *v = seg->v + (size_t)p * j->kv_stride + (size_t)kvh * hd;
+        const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
         axpy(o, scores[p] * inv, v, hd);
     }
 }
@@ -93,6 +99,6 @@ void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *se
 
 void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, int head_dim,
                   const float *kcache, const float *vcache, int kv_stride, int pos0, float *out) {
-    ck_attn_segment seg = { .k = kcache, .v = vcache, .pos0 = pos0, .ntok = ntok, .tok_offset = 0 };
+    ck_attn_segment seg = { .k = kcache, .v = vcache, .pos0 = pos0, .ntok = ntok, .tok_offset = 0, .blocks = NULL, .block_size = 0 };
     ck_attention_batch(pool, q, &seg, 1, nheads, nkv, head_dim, kv_stride, out);
 }

@@ -18,6 +18,9 @@ public struct EngineCommand: AsyncParsableCommand {
     @Option(help: "Requests allowed to wait before 429.") public var maxWaiting: Int = 256
     @Option(help: "Prompt tokens per step, shared by prefilling sequences.") public var prefillChunk: Int = 256
     @Option(help: "KV cache memory in MiB; requests wait when their cache does not fit.") public var kvCacheMemory: Int = 1024
+    @Option(help: "Positions per KV cache block.") public var kvBlockSize: Int = 16
+    @Flag(inversion: .prefixedEnableDisable, help: "Reuse the KV cache of identical prompt prefixes.")
+    public var prefixCaching = true
     @Option(help: "Largest request body in bytes.") public var maxBodyBytes: Int = 4 << 20
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") public var logLevel: String = "info"
 
@@ -29,6 +32,7 @@ public struct EngineCommand: AsyncParsableCommand {
         guard maxRunning >= 1, maxWaiting >= 0, prefillChunk >= 1 else {
             throw ValidationError("--max-running and --prefill-chunk must be at least 1, --max-waiting at least 0")
         }
+        guard (1...1024).contains(kvBlockSize) else { throw ValidationError("--kv-block-size must be between 1 and 1024") }
         guard kvCacheMemory >= 1 else { throw ValidationError("--kv-cache-memory must be at least 1 (MiB)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
@@ -45,7 +49,8 @@ public struct EngineCommand: AsyncParsableCommand {
             host: host, port: port, modelPath: path, servedModelNames: servedModelName,
             engine: EngineConfiguration(threads: modelOptions.threads, contextLength: contextLength, maxRunning: maxRunning,
                                         prefillChunk: prefillChunk, maxWaiting: maxWaiting,
-                                        kvCacheBytes: kvCacheMemory << 20),
+                                        kvCacheBytes: kvCacheMemory << 20, kvBlockSize: kvBlockSize,
+                                        prefixCaching: prefixCaching),
             maxBodyBytes: maxBodyBytes)
         try await EngineServer.run(config, logger: logger)
     }

@@ -59,6 +59,20 @@ struct EngineTests {
         await engine.shutdown()
     }
 
+    @Test("a repeated prompt prefix is served from the prefix cache with the same output")
+    func prefixCache() async throws {
+        let engine = Engine(model: Self.model, configuration: .init(threads: 2, kvBlockSize: 4))
+        let prompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+        let first = Collector(), second = Collector()
+        try engine.submit(request(prompt, max: 8, c: first))
+        first.done.wait()
+        try engine.submit(request(prompt, max: 8, c: second))
+        second.done.wait()
+        #expect(first.result.0 == second.result.0 && first.result.0.contains("Paris"))
+        #expect(engine.prefixCacheStats.hits >= 20, "\(engine.prefixCacheStats)")
+        await engine.shutdown()
+    }
+
     @Test("prompts longer than the context and full queues are refused")
     func refusals() async throws {
         let engine = Engine(model: Self.model, configuration: .init(threads: 1, contextLength: 32, maxWaiting: 0))

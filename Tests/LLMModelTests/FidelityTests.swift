@@ -94,3 +94,26 @@ struct BatchedForwardTests {
         }
     }
 }
+
+@Suite("Paged KV cache addressing")
+struct PagedCacheTests {
+    @Test("a scattered block table gives the same logits as a contiguous cache")
+    func scattered() {
+        let m = TestModel.shared
+        let cfg = m.model.config
+        let pool = WorkerPool(threads: 2)
+        let ids = ReferenceCase.all[5].ids  // 25 tokens: 7 blocks of 4
+        let contiguous = FidelityTests.lastLogits(m, ids)
+        let storage = KVBlockStorage(config: cfg, blockSize: 4, blockCount: 32)
+        let cache = KVCache(storage: storage, blocks: [31, 3, 17, 8, 25, 0, 12])
+        let state = RunState(config: cfg, maxTokens: ids.count)
+        // Prefill in two chunks to cross block boundaries mid-block.
+        let tokens = ids.map(Int32.init)
+        tokens[0..<10].withUnsafeBufferPointer { m.model.forward(tokens: $0, position: 0, cache: cache, state: state, pool: pool) }
+        tokens[10...].withUnsafeBufferPointer { m.model.forward(tokens: $0, position: 10, cache: cache, state: state, pool: pool) }
+        let paged = Array(state.logitsBuffer)
+        let diff = zip(paged, contiguous).map { abs($0 - $1) }.max()!
+        #expect(diff < 1e-2, "max diff \(diff)")
+        #expect(FidelityTests.top(paged, 5) == FidelityTests.top(contiguous, 5))
+    }
+}

@@ -121,13 +121,17 @@ void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, 
                   const float *kcache, const float *vcache, int kv_stride, int pos0, float *out);
 
 /// One sequence's slice of a batched attention call: its `ntok` query tokens start at row
-/// `tok_offset` of q/out and sit at positions pos0..pos0+ntok-1 of its own KV cache.
+/// `tok_offset` of q/out and sit at positions pos0..pos0+ntok-1 of its own KV cache. With a block
+/// table (`blocks` non-NULL), position p lives in block blocks[p / block_size], slot
+/// p % block_size, and k/v point at the start of the layer's block storage (paged KV cache).
 typedef struct {
     const float *k;
     const float *v;
     int pos0;
     int ntok;
     int tok_offset;
+    const int32_t *blocks;
+    int block_size;
 } ck_attn_segment;
 
 /// Causal attention for several sequences in one parallel region (continuous batching).

@@ -49,10 +49,12 @@ public final class Engine: @unchecked Sendable {
     private let metrics: EngineMetrics
     /// KV cache bytes per cached position (all layers, keys and values).
     let bytesPerPosition: Int
+    /// The paged KV cache's allocator (engine thread only, apart from its immutable storage).
+    private let blockManager: KVBlockManager
 
-    /// KV cache bytes a request reserves.
-    func cacheBytes(_ r: GenerationRequest) -> Int {
-        min(configuration.contextLength, r.promptTokens.count + r.maxTokens) * bytesPerPosition
+    /// Positions a request may use: prompt + max_tokens, capped by the context length.
+    func positions(_ r: GenerationRequest) -> Int {
+        min(configuration.contextLength, r.promptTokens.count + r.maxTokens)
     }
 
     public init(model: LoadedModel, configuration: EngineConfiguration = .init()) {
@@ -65,7 +67,11 @@ public final class Engine: @unchecked Sendable {
         pool = WorkerPool(threads: config.threads)
         state = RunState(config: model.model.config, maxTokens: config.prefillChunk + config.maxRunning,
                          maxSequences: config.maxRunning)
-        bytesPerPosition = 2 * model.model.config.layers * model.model.config.kvWidth * MemoryLayout<Float>.size
+        bytesPerPosition = KVBlockStorage.bytesPerPosition(model.model.config)
+        let blockCount = max(1, config.kvCacheBytes / (config.kvBlockSize * bytesPerPosition))
+        blockManager = KVBlockManager(storage: KVBlockStorage(config: model.model.config, blockSize: config.kvBlockSize,
+                                                              blockCount: blockCount),
+                                      prefixCaching: config.prefixCaching)
         metrics = EngineMetrics(modelName: model.name)
         // The thread keeps the engine alive until `shutdown()` ends the loop.
         let thread = Thread { self.loop() }
@@ -84,9 +90,10 @@ public final class Engine: @unchecked Sendable {
         guard request.promptTokens.count <= maxPromptTokens else {
             throw .promptTooLong(tokens: request.promptTokens.count, limit: configuration.contextLength)
         }
-        let need = cacheBytes(request)
-        guard need <= configuration.kvCacheBytes else {
-            throw .exceedsCacheMemory(needed: need, budget: configuration.kvCacheBytes)
+        let storage = blockManager.storage
+        let needBlocks = (positions(request) + storage.blockSize - 1) / storage.blockSize
+        guard needBlocks <= storage.blockCount else {
+            throw .exceedsCacheMemory(needed: needBlocks * storage.blockSize * bytesPerPosition, budget: storage.byteCount)
         }
         let result: EngineError? = queues.withLock { q in
             if q.stopping { return .shuttingDown }
@@ -98,6 +105,10 @@ public final class Engine: @unchecked Sendable {
         metrics.waiting.record(queues.withLock { $0.waiting.count })
         wakeup.signal()
     }
+
+    /// Prompt tokens looked up in the prefix cache and found there, since start.
+    public var prefixCacheStats: (queries: Int, hits: Int) { prefixCounts.withLock { $0 } }
+    private let prefixCounts = Mutex((queries: 0, hits: 0))
 
     /// Requests generating now and waiting for a slot.
     public var load: (running: Int, waiting: Int) { queues.withLock { ($0.running, $0.waiting.count) } }
@@ -122,36 +133,39 @@ public final class Engine: @unchecked Sendable {
 
     private func loop() {
         var running: [SequenceState] = []
-        var cacheBytesInUse = 0
         var tokens: [Int32] = []
         tokens.reserveCapacity(state.maxTokens)
         var segments: [BatchSegment] = []
         var owners: [SequenceState] = []
         while true {
-            // Admit waiting requests (FIFO) while a slot and their whole KV cache are free.
-            let (admitted, stop) = queues.withLock { q -> ([GenerationRequest], Bool) in
-                var out: [GenerationRequest] = []
-                var bytes = cacheBytesInUse
+            // Admit waiting requests (FIFO) while a slot and all the KV blocks they can need are
+            // free; cached prefix blocks are shared instead of recomputed.
+            let (admitted, stop) = queues.withLock { q -> ([SequenceState], Bool) in
+                var out: [SequenceState] = []
                 while running.count + out.count < configuration.maxRunning, let next = q.waiting.first,
-                      bytes + cacheBytes(next) <= configuration.kvCacheBytes {
-                    bytes += cacheBytes(next)
-                    out.append(q.waiting.removeFirst())
+                      let reservation = blockManager.reserve(prompt: next.promptTokens, positions: positions(next)) {
+                    q.waiting.removeFirst()
+                    out.append(SequenceState(request: next, cache: KVCache(storage: blockManager.storage, blocks: reservation.blocks),
+                                             limit: positions(next), cachedPositions: reservation.cachedPositions,
+                                             blockHashes: reservation.hashes))
                 }
                 q.running = running.count + out.count
                 return (out, q.stopping && q.waiting.isEmpty && running.isEmpty && out.isEmpty)
             }
             if stop { break }
-            for r in admitted {
-                let capacity = min(configuration.contextLength, r.promptTokens.count + r.maxTokens)
-                running.append(SequenceState(request: r, cache: KVCache(config: model.model.config, capacity: capacity)))
-                cacheBytesInUse += capacity * bytesPerPosition
-                metrics.queueTime.recordInterval(since: r.arrival)
+            for seq in admitted {
+                running.append(seq)
+                metrics.queueTime.recordInterval(since: seq.request.arrival)
+                metrics.prefixQueries.increment(by: seq.request.promptTokens.count)
+                metrics.prefixHits.increment(by: seq.prefilled)
+                prefixCounts.withLock { $0.queries += seq.request.promptTokens.count; $0.hits += seq.prefilled }
+                metrics.promptTokens.increment(by: seq.prefilled)  // cached prompt tokens count too
             }
             if !admitted.isEmpty {
                 let (run, wait) = queues.withLock { ($0.running, $0.waiting.count) }
                 metrics.running.record(run)
                 metrics.waiting.record(wait)
-                metrics.cacheUsage.record(Double(cacheBytesInUse) / Double(configuration.kvCacheBytes))
+                metrics.cacheUsage.record(blockManager.usage)
             }
             if running.isEmpty {
                 wakeup.wait()
@@ -165,7 +179,7 @@ public final class Engine: @unchecked Sendable {
             for seq in running where !seq.isPrefilling {
                 if seq.request.isCancelled { finish(seq, .cancelled); continue }
                 let position = seq.prefilled + seq.generated - 1
-                if position >= seq.cache.capacity { finish(seq, .length); continue }
+                if position >= seq.limit { finish(seq, .length); continue }
                 tokens.append(seq.nextInput)
                 segments.append(BatchSegment(cache: seq.cache, position: position, count: 1))
                 owners.append(seq)
@@ -190,6 +204,8 @@ public final class Engine: @unchecked Sendable {
                     if seq.isPrefilling {
                         seq.prefilled += seg.count
                         metrics.promptTokens.increment(by: seg.count)
+                        seq.registeredBlocks = blockManager.register(seq.cache, hashes: seq.blockHashes,
+                                                                     computed: seq.prefilled, from: seq.registeredBlocks)
                     }
                     guard seg.wantsLogits else { continue }
                     let token = seq.sampler.sample(state.logits(row: row))
@@ -199,12 +215,12 @@ public final class Engine: @unchecked Sendable {
             }
 
             let before = running.count
-            for seq in running where seq.finishedReason != nil { cacheBytesInUse -= seq.cache.capacity * bytesPerPosition }
+            for seq in running where seq.finishedReason != nil { blockManager.release(seq.cache) }
             running.removeAll { $0.finishedReason != nil }
             if running.count != before {
                 queues.withLock { $0.running = running.count }
                 metrics.running.record(running.count)
-                metrics.cacheUsage.record(Double(cacheBytesInUse) / Double(configuration.kvCacheBytes))
+                metrics.cacheUsage.record(blockManager.usage)
             }
         }
         queues.withLock { $0.stopped = true }
@@ -230,7 +246,7 @@ public final class Engine: @unchecked Sendable {
         let (out, stopped) = seq.stopMatcher.feed(text)
         r.onEvent(.token(text: out, id: token))
         if stopped { return finish(seq, .stop, flushText: false) }
-        if seq.generated >= r.maxTokens || seq.prefilled + seq.generated >= seq.cache.capacity {
+        if seq.generated >= r.maxTokens || seq.prefilled + seq.generated >= seq.limit {
             finish(seq, .length)
         }
     }

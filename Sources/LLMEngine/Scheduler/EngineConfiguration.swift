@@ -13,12 +13,19 @@ public struct EngineConfiguration: Sendable {
     /// beside the running ones; otherwise it waits (reserve-up-front: a running sequence never
     /// runs out of cache, so nothing is preempted).
     public var kvCacheBytes: Int
+    /// Positions per KV block (the unit of allocation and of prefix sharing).
+    public var kvBlockSize: Int
+    /// Reuse KV blocks of identical prompt prefixes across requests.
+    public var prefixCaching: Bool
     /// Requests allowed to wait; more are rejected so memory stays bounded.
     public var maxWaiting: Int
 
     public init(threads: Int = EngineConfiguration.defaultThreads, contextLength: Int = 2048, maxRunning: Int = 32,
-                prefillChunk: Int = 256, maxWaiting: Int = 256, kvCacheBytes: Int = 1 << 30) {
+                prefillChunk: Int = 256, maxWaiting: Int = 256, kvCacheBytes: Int = 1 << 30,
+                kvBlockSize: Int = 16, prefixCaching: Bool = true) {
         self.kvCacheBytes = kvCacheBytes
+        self.kvBlockSize = max(1, kvBlockSize)
+        self.prefixCaching = prefixCaching
         self.threads = threads
         self.contextLength = contextLength
         self.maxRunning = maxRunning

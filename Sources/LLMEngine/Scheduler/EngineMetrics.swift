@@ -8,6 +8,9 @@ struct EngineMetrics: Sendable {
     /// Fraction (0…1) of the KV cache memory reserved by running sequences (vLLM's name, even on CPU).
     let cacheUsage: Gauge
     let promptTokens: Counter
+    /// Prompt tokens looked up in the prefix cache, and those found (vLLM's names).
+    let prefixQueries: Counter
+    let prefixHits: Counter
     let generationTokens: Counter
     let timeToFirstToken: Timer
     let interToken: Timer
@@ -22,6 +25,8 @@ struct EngineMetrics: Sendable {
         waiting = Gauge(label: "vllm:num_requests_waiting", dimensions: dims)
         cacheUsage = Gauge(label: "vllm:gpu_cache_usage_perc", dimensions: dims)
         promptTokens = Counter(label: "vllm:prompt_tokens_total", dimensions: dims)
+        prefixQueries = Counter(label: "vllm:prefix_cache_queries_total", dimensions: dims)
+        prefixHits = Counter(label: "vllm:prefix_cache_hits_total", dimensions: dims)
         generationTokens = Counter(label: "vllm:generation_tokens_total", dimensions: dims)
         timeToFirstToken = Timer(label: "vllm:time_to_first_token_seconds", dimensions: dims, preferredDisplayUnit: .seconds)
         interToken = Timer(label: "vllm:inter_token_latency_seconds", dimensions: dims, preferredDisplayUnit: .seconds)

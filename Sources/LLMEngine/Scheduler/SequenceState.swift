@@ -17,9 +17,19 @@ final class SequenceState {
     var lastTokenAt: ContinuousClock.Instant?
     var finishedReason: FinishReason?
 
-    init(request: GenerationRequest, cache: KVCache) {
+    /// Positions this sequence may use: prompt + max_tokens, capped by the context length.
+    let limit: Int
+    /// Chained hashes of the prompt's full blocks (prefix caching) and how many are registered.
+    let blockHashes: [UInt64]
+    var registeredBlocks: Int
+
+    init(request: GenerationRequest, cache: KVCache, limit: Int, cachedPositions: Int, blockHashes: [UInt64]) {
         self.request = request
         self.cache = cache
+        self.limit = limit
+        self.blockHashes = blockHashes
+        prefilled = cachedPositions
+        registeredBlocks = cachedPositions / cache.storage.blockSize
         sampler = Sampler(parameters: request.sampling)
         stopMatcher = StopMatcher(stops: request.stop)
     }

@@ -38,20 +38,23 @@ extension LanguageModel {
     }
 }
 
-/// Per-sequence key/value cache: for each layer, keys and values of every position, position-major
-/// (`kvWidth` floats per position). Sized for `capacity` positions up front.
-public final class KVCache: @unchecked Sendable {
+/// Storage for keys and values in fixed-size blocks of positions, shared by the sequences of an
+/// engine (paged KV cache): for each layer, `blockCount` blocks of `blockSize` positions of
+/// `kvWidth` floats. Which block holds which positions of a sequence is that sequence's block table.
+public final class KVBlockStorage: @unchecked Sendable {
     public let layers: Int
     public let kvWidth: Int
-    public let capacity: Int
+    public let blockSize: Int
+    public let blockCount: Int
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
 
-    public init(config: ModelConfig, capacity: Int) {
+    public init(config: ModelConfig, blockSize: Int, blockCount: Int) {
         layers = config.layers
         kvWidth = config.kvWidth
-        self.capacity = capacity
-        let count = layers * capacity * kvWidth
+        self.blockSize = max(1, blockSize)
+        self.blockCount = max(1, blockCount)
+        let count = layers * self.blockCount * self.blockSize * kvWidth
         keys = .allocate(capacity: count)
         values = .allocate(capacity: count)
     }
@@ -61,11 +64,47 @@ public final class KVCache: @unchecked Sendable {
         values.deallocate()
     }
 
-    /// Bytes held.
-    public var byteCount: Int { 2 * layers * capacity * kvWidth * MemoryLayout<Float>.size }
+    /// Bytes one position takes (keys and values of every layer).
+    public static func bytesPerPosition(_ config: ModelConfig) -> Int {
+        2 * config.layers * config.kvWidth * MemoryLayout<Float>.size
+    }
 
-    @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * capacity * kvWidth }
-    @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * kvWidth }
+    public var byteCount: Int { 2 * layers * blockCount * blockSize * kvWidth * MemoryLayout<Float>.size }
+
+    @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * blockCount * blockSize * kvWidth }
+    @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * blockCount * blockSize * kvWidth }
+}
+
+/// One sequence's view of the KV cache: a block table into a KVBlockStorage. Its capacity is
+/// fixed when it is made (the engine reserves every block a request can need up front).
+public final class KVCache: @unchecked Sendable {
+    public let storage: KVBlockStorage
+    /// Block ids, in position order.
+    public let blocks: UnsafeMutablePointer<Int32>
+    public let blockCount: Int
+    public var capacity: Int { blockCount * storage.blockSize }
+
+    /// A sequence using `blocks` of a shared storage.
+    public init(storage: KVBlockStorage, blocks: [Int32]) {
+        self.storage = storage
+        blockCount = blocks.count
+        self.blocks = .allocate(capacity: max(1, blocks.count))
+        for (i, b) in blocks.enumerated() { self.blocks[i] = b }
+    }
+
+    /// A standalone cache of at least `capacity` positions with storage of its own.
+    public convenience init(config: ModelConfig, capacity: Int, blockSize: Int = 16) {
+        let n = (max(1, capacity) + blockSize - 1) / blockSize
+        self.init(storage: KVBlockStorage(config: config, blockSize: blockSize, blockCount: n), blocks: (0..<n).map(Int32.init))
+    }
+
+    deinit { blocks.deallocate() }
+
+    /// Offset in rows (of kvWidth floats) of `position` inside a layer's storage.
+    @inline(__always) func row(_ position: Int) -> Int {
+        let bs = storage.blockSize
+        return Int(blocks[position / bs]) * bs + position % bs
+    }
 }
 
 /// Preallocated activations for forward passes of up to `maxTokens` tokens from up to

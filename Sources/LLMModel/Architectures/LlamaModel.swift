@@ -65,7 +65,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.ropeTable(s.ropeTable + offset * c.headDim, tokens: seg.count, headDim: c.headDim,
                               position: seg.position, base: c.ropeBase)
             s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
-                                                     tok_offset: Int32(offset))
+                                                     tok_offset: Int32(offset), blocks: UnsafePointer(seg.cache.blocks),
+                                                     block_size: Int32(seg.cache.storage.blockSize))
             offset += seg.count
         }
 
@@ -79,9 +80,12 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.rope(s.keys, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
             offset = 0
             for (i, seg) in segments.enumerated() {
-                let kCache = seg.cache.keys(layer: l), vCache = seg.cache.values(layer: l)
-                (kCache + seg.position * kvd).update(from: s.keys + offset * kvd, count: seg.count * kvd)
-                (vCache + seg.position * kvd).update(from: s.values + offset * kvd, count: seg.count * kvd)
+                let kCache = seg.cache.storage.keys(layer: l), vCache = seg.cache.storage.values(layer: l)
+                for t in 0..<seg.count {
+                    let row = seg.cache.row(seg.position + t)
+                    (kCache + row * kvd).update(from: s.keys + (offset + t) * kvd, count: kvd)
+                    (vCache + row * kvd).update(from: s.values + (offset + t) * kvd, count: kvd)
+                }
                 s.attentionSegments[i].k = UnsafePointer(kCache)
                 s.attentionSegments[i].v = UnsafePointer(vCache)
                 offset += seg.count

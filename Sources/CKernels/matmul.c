@@ -8,7 +8,7 @@ void openblas_set_num_threads(int);
 
 static int ck_gemm_threshold = 8;
 void ck_set_gemm_threshold(int ntok) { ck_gemm_threshold = ntok < 2 ? 2 : ntok; }
-static int ck_int8_tokens = 1;
+static int ck_int8_tokens = 16;
 void ck_set_int8_max_tokens(int ntok) { ck_int8_tokens = ntok < 0 ? 0 : ntok; }
 int ck_int8_max_tokens(void) { return ck_int8_tokens; }
 
@@ -78,25 +78,27 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         .X = X, .ntok = ntok, .Y = Y, .ldy = ldy,
     };
     int threads = ck_pool_threads(pool);
-    if (ntok >= ck_gemm_threshold) {
-        pthread_once(&ck_blas_once, ck_blas_single_thread);
-        job.rows_per_task = 64;
-        int ntasks = (rows + 63) / 64;
-        ck_pool_run(pool, ck_gemm_task, &job, ntasks);
-        return;
-    }
-    // About eight tasks per thread for balance, never fewer than 8 rows per task.
+    int avx2 = ck_isa_active() == CK_ISA_AVX2;
+    // About eight tasks per thread for balance, never fewer than 8 rows per task (even, so the
+    // two-row kernels keep their pairs).
     int per = rows / (threads * 8);
     if (per < 8) per = 8;
+    per = (per + 1) & ~1;
     job.rows_per_task = per;
-    int avx2 = ck_isa_active() == CK_ISA_AVX2;
     if (ntok <= int8_limit && cols % 32 == 0 &&
         (type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0)) {
         ck_block_q8a *xq = ck_pool_activation_buffer(pool, (size_t)ntok * (cols / 32));
         for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);
         job.Xq = xq;
-        job.qfn = avx2 ? ck_rows_q8a_avx2(type) : ck_rows_q8a_scalar(type);
+        job.qfn = !avx2 ? ck_rows_q8a_scalar(type) : ntok > 1 ? ck_rows_q8a_avx2_multi(type) : ck_rows_q8a_avx2(type);
         ck_pool_run(pool, ck_matmul_q8a_task, &job, (rows + per - 1) / per);
+        return;
+    }
+    if (ntok >= ck_gemm_threshold) {
+        pthread_once(&ck_blas_once, ck_blas_single_thread);
+        job.rows_per_task = 64;
+        int ntasks = (rows + 63) / 64;
+        ck_pool_run(pool, ck_gemm_task, &job, ntasks);
         return;
     }
     job.fn = avx2 ? ck_rows_avx2(type) : ck_rows_scalar(type);

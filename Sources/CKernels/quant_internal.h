@@ -26,6 +26,8 @@ typedef void (*ck_rows_q8a_fn)(const void *W, size_t row_bytes, int r0, int r1, 
                                const ck_block_q8a *Xq, int ntok, float *Y, int ldy);
 ck_rows_q8a_fn ck_rows_q8a_scalar(int type);
 ck_rows_q8a_fn ck_rows_q8a_avx2(int type);
+/// Weight-stationary AVX2 variant for 2+ tokens (weights expanded once per 4 tokens, 2 rows at a time).
+ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type);
 
 ck_rows_fn ck_rows_scalar(int type);
 /// A caller-side buffer for quantized activations (kept by the pool, grown on demand).

@@ -83,6 +83,69 @@ CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_1, blk_q4_1, fin_q4_1, ck_block_q4_1)
 CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_0, blk_q4_0, fin_q4_0, ck_block_q4_0)
 CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q8_0, blk_q8_0, fin_q8_0, ck_block_q8_0)
 
+// Weight-stationary variant for small token batches (decode steps of several sequences): each
+// weight block is expanded once per group of up to 4 tokens, for two rows at a time.
+// `prep` turns a weight block into the unsigned maddubs operand (and the sign source for Q8_0).
+static inline CK_AVX2 __m256i prep_q4(const uint8_t *qs) { return unpack_nibbles(qs); }
+
+#define CK_DEFINE_Q8A_ROWS_MULTI(NAME, BLOCK_T, PREP_U, SIGNED, SCALE_M, FIN)                       \
+    static CK_AVX2 void NAME(const void *W, size_t rb, int r0, int r1, int cols,                     \
+                             const ck_block_q8a *Xq, int ntok, float *Y, int ldy) {                  \
+        int nb = cols / CK_QK;                                                                       \
+        for (int r = r0; r < r1; r += 2) {                                                           \
+            int two = r + 1 < r1;                                                                    \
+            const BLOCK_T *w0 = (const BLOCK_T *)((const uint8_t *)W + (size_t)r * rb);              \
+            const BLOCK_T *w1 = two ? (const BLOCK_T *)((const uint8_t *)w0 + rb) : w0;              \
+            for (int t0 = 0; t0 < ntok; t0 += 4) {                                                   \
+                int tg = ntok - t0 < 4 ? ntok - t0 : 4;                                              \
+                __m256 a0[4], a1[4];                                                                 \
+                float e0[4] = {0, 0, 0, 0}, e1[4] = {0, 0, 0, 0};                                    \
+                for (int k = 0; k < 4; k++) { a0[k] = _mm256_setzero_ps(); a1[k] = a0[k]; }          \
+                for (int b = 0; b < nb; b++) {                                                       \
+                    _mm_prefetch((const char *)(w0 + b) + 2 * rb, _MM_HINT_T0);                      \
+                    __m256i raw0 = PREP_U(w0[b].qs), raw1 = PREP_U(w1[b].qs);                        \
+                    __m256i u0 = SIGNED ? _mm256_sign_epi8(raw0, raw0) : raw0;                       \
+                    __m256i u1 = SIGNED ? _mm256_sign_epi8(raw1, raw1) : raw1;                       \
+                    float d0 = ck_f16(w0[b].d), d1 = ck_f16(w1[b].d);                                \
+                    float m0 = SCALE_M(w0[b], d0), m1 = SCALE_M(w1[b], d1);                          \
+                    for (int k = 0; k < 4; k++) {                                                    \
+                        if (k >= tg) break;                                                          \
+                        const ck_block_q8a *x = Xq + (size_t)(t0 + k) * nb + b;                      \
+                        __m256i xv = _mm256_loadu_si256((const __m256i *)x->qs);                     \
+                        __m256i s0 = SIGNED ? _mm256_sign_epi8(xv, raw0) : xv;                       \
+                        __m256i s1 = SIGNED ? _mm256_sign_epi8(xv, raw1) : xv;                       \
+                        a0[k] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * x->d), dot_us(u0, s0), a0[k]);   \
+                        a1[k] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * x->d), dot_us(u1, s1), a1[k]);   \
+                        e0[k] += m0 * x->s;                                                          \
+                        e1[k] += m1 * x->s;                                                          \
+                    }                                                                                \
+                }                                                                                    \
+                for (int k = 0; k < tg; k++) {                                                       \
+                    Y[(size_t)(t0 + k) * ldy + r] = FIN(ck_hsum8(a0[k]), e0[k]);                     \
+                    if (two) Y[(size_t)(t0 + k) * ldy + r + 1] = FIN(ck_hsum8(a1[k]), e1[k]);        \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+    }
+
+static inline CK_AVX2 __m256i prep_q8(const int8_t *qs) { return _mm256_loadu_si256((const __m256i *)qs); }
+#define CK_M_Q4_1(blk, d) ck_f16((blk).m)
+#define CK_M_D(blk, d) (d)
+#define CK_M_NONE(blk, d) 0.0f
+
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_1, ck_block_q4_1, prep_q4, 0, CK_M_Q4_1, fin_q4_1)
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_0, ck_block_q4_0, prep_q4, 0, CK_M_D, fin_q4_0)
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q8_0, ck_block_q8_0, prep_q8, 1, CK_M_NONE, fin_q8_0)
+
+ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type) {
+    switch (type) {
+    case CK_TYPE_Q8_0: return rows_q8a_multi_q8_0;
+    case CK_TYPE_Q4_0: return rows_q8a_multi_q4_0;
+    case CK_TYPE_Q4_1: return rows_q8a_multi_q4_1;
+    default: return NULL;
+    }
+}
+
 ck_rows_q8a_fn ck_rows_q8a_avx2(int type) {
     switch (type) {
     case CK_TYPE_Q8_0: return rows_q8a_avx2_q8_0;
@@ -93,4 +156,5 @@ ck_rows_q8a_fn ck_rows_q8a_avx2(int type) {
 }
 #else
 ck_rows_q8a_fn ck_rows_q8a_avx2(int type) { return ck_rows_q8a_scalar(type); }
+ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type) { return ck_rows_q8a_scalar(type); }
 #endif

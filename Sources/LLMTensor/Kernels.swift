@@ -79,8 +79,9 @@ public enum Kernels {
                      Int32(kvStride), Int32(position), out)
     }
 
-    /// Matmuls of at most this many tokens quantize activations to 8 bits and use integer dot
-    /// products (llama.cpp's method; faster, slightly less exact); 0 keeps all math in float.
+    /// Matmuls of at most this many tokens (default 16: decode steps of up to 16 sequences)
+    /// quantize activations to 8 bits and use integer dot products (llama.cpp's method; faster,
+    /// slightly less exact) unless called with `exact`; 0 keeps all math in float.
     public static var int8MaxTokens: Int {
         get { Int(ck_int8_max_tokens()) }
         set { ck_set_int8_max_tokens(Int32(newValue)) }

@@ -25,7 +25,7 @@ public struct ModelOptions: ParsableArguments {
 
     /// Applies process-wide kernel settings from these options.
     public func applyKernelSettings() {
-        Kernels.int8MaxTokens = decodeActivations == "q8" ? 1 : 0
+        Kernels.int8MaxTokens = decodeActivations == "q8" ? 16 : 0
     }
 
     /// The model path: --model, or the default model (pulled into the store when missing).

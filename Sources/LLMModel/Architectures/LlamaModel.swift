@@ -55,6 +55,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
         let c = config
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward
+        // Prompt chunks are computed in exact float math; decode-only batches may use 8-bit
+        // activations (Kernels.int8MaxTokens).
+        let exact = segments.contains { $0.count > 1 }
 
         for t in 0..<n {
             Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
@@ -73,9 +76,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             // Attention
             Kernels.rmsNorm(s.x, weight: b.attnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q)
-            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys)
-            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values)
+            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q, exact: exact)
+            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys, exact: exact)
+            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exact: exact)
             Kernels.rope(s.q, tokens: n, heads: c.heads, headDim: c.headDim, table: s.ropeTable, stride: qd)
             Kernels.rope(s.keys, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
             offset = 0
@@ -92,28 +95,25 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             }
             Kernels.attention(pool, q: s.q, segments: s.attentionSegments, count: segments.count, heads: c.heads,
                               kvHeads: c.kvHeads, headDim: c.headDim, kvStride: kvd, out: s.att)
-            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb)
+            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exact: exact)
             Kernels.add(s.x, s.xb, count: n * d)
 
             // SwiGLU MLP
             Kernels.rmsNorm(s.x, weight: b.ffnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden)
-            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2)
+            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden, exact: exact)
+            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2, exact: exact)
             Kernels.swiglu(s.hidden, s.hidden2, count: n * ff)
-            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb)
+            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb, exact: exact)
             Kernels.add(s.x, s.xb, count: n * d)
         }
 
-        // Logits of each wanting segment's last token. A single row after a prompt chunk is
-        // computed in exact float math; single-token decode rows may use 8-bit activations.
+        // Logits of each wanting segment's last token.
         var rows = 0
-        var exact = false
         offset = 0
         for seg in segments {
             offset += seg.count
             guard seg.wantsLogits else { continue }
             (s.lastRows + rows * d).update(from: s.x + (offset - 1) * d, count: d)
-            exact = exact || seg.count > 1
             rows += 1
         }
         guard rows > 0 else { return }

@@ -41,7 +41,6 @@ public final class Engine: @unchecked Sendable {
         var waiting: [GenerationRequest] = []
         var running = 0
         var stopping = false
-        var stopped = false
     }
     private let queues = Mutex(Queues())
     private let wakeup = DispatchSemaphore(value: 0)
@@ -223,7 +222,6 @@ public final class Engine: @unchecked Sendable {
                 metrics.cacheUsage.record(blockManager.usage)
             }
         }
-        queues.withLock { $0.stopped = true }
         finishedAll.signal()
     }
 

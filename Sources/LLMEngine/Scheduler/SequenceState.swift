@@ -34,6 +34,5 @@ final class SequenceState {
         stopMatcher = StopMatcher(stops: request.stop)
     }
 
-    var position: Int { prefilled + max(0, generated - 1) }
     var isPrefilling: Bool { prefilled < request.promptTokens.count }
 }

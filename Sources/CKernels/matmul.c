@@ -28,31 +28,29 @@ typedef struct {
     const ck_block_q8a *Xq;
 } ck_matmul_job;
 
-static void ck_matmul_q8a_task(void *raw, int task, int thread) {
-    (void)thread;
-    const ck_matmul_job *j = raw;
-    int r0 = task * j->rows_per_task;
-    int r1 = r0 + j->rows_per_task;
-    if (r1 > j->rows) r1 = j->rows;
-    j->qfn(j->W, j->row_bytes, r0, r1, j->cols, j->Xq, j->ntok, j->Y, j->ldy);
+// Rows [*r0, *r1) of task `task`.
+static inline void ck_task_rows(const ck_matmul_job *j, int task, int *r0, int *r1) {
+    *r0 = task * j->rows_per_task;
+    *r1 = *r0 + j->rows_per_task;
+    if (*r1 > j->rows) *r1 = j->rows;
 }
 
+// Rows kernel task: the 8-bit kernel on quantized activations when the job has one, else float.
 static void ck_matmul_task(void *raw, int task, int thread) {
     (void)thread;
     const ck_matmul_job *j = raw;
-    int r0 = task * j->rows_per_task;
-    int r1 = r0 + j->rows_per_task;
-    if (r1 > j->rows) r1 = j->rows;
-    j->fn(j->W, j->row_bytes, r0, r1, j->cols, j->X, j->ntok, j->Y, j->ldy);
+    int r0, r1;
+    ck_task_rows(j, task, &r0, &r1);
+    if (j->qfn) j->qfn(j->W, j->row_bytes, r0, r1, j->cols, j->Xq, j->ntok, j->Y, j->ldy);
+    else j->fn(j->W, j->row_bytes, r0, r1, j->cols, j->X, j->ntok, j->Y, j->ldy);
 }
 
 // Dequantize a chunk of rows into per-thread scratch, then one single-threaded sgemm:
 // Y[:, r0:r1] = X (ntok x cols) * Wchunk^T (cols x n).
 static void ck_gemm_task(void *raw, int task, int thread) {
     const ck_matmul_job *j = raw;
-    int r0 = task * j->rows_per_task;
-    int r1 = r0 + j->rows_per_task;
-    if (r1 > j->rows) r1 = j->rows;
+    int r0, r1;
+    ck_task_rows(j, task, &r0, &r1);
     int n = r1 - r0;
     float *w = ck_pool_scratch(j->pool, thread, (size_t)j->rows_per_task * j->cols);
     for (int r = 0; r < n; r++)
@@ -91,7 +89,7 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);
         job.Xq = xq;
         job.qfn = !avx2 ? ck_rows_q8a_scalar(type) : ntok > 1 ? ck_rows_q8a_avx2_multi(type) : ck_rows_q8a_avx2(type);
-        ck_pool_run(pool, ck_matmul_q8a_task, &job, (rows + per - 1) / per);
+        ck_pool_run(pool, ck_matmul_task, &job, (rows + per - 1) / per);
         return;
     }
     if (ntok >= ck_gemm_threshold) {

@@ -41,6 +41,7 @@ public struct EngineCommand: AsyncParsableCommand {
     public func run() async throws {
         var logger = Logger(label: "scalellm.engine")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        modelOptions.applyKernelSettings()
         let path = try modelOptions.resolvePath()
         // Fail before binding the port when the file is not a readable GGUF (the full load,
         // weights and tokenizer, runs in the background while /ready says 503).

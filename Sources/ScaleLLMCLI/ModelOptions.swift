@@ -30,13 +30,13 @@ public struct ModelOptions: ParsableArguments {
 
     /// The model path: --model, or the default model (pulled into the store when missing).
     public func resolvePath() throws -> String {
-        applyKernelSettings()
         if let model { return model }
         return try ModelStore().pull(log: { line in printError(line) })
     }
 
     /// Loads the model, turning load errors into a message that names the problem.
     public func load() throws -> LoadedModel {
+        applyKernelSettings()
         let path = try resolvePath()
         do {
             return try LoadedModel(path: path)

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "scalellm", targets: ["scalellm"]),
+        .executable(name: "scalellm-stub", targets: ["scalellm-stub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // System library: OpenBLAS float GEMM for large prefills.
@@ -38,8 +42,32 @@ let package = Package(
                     .product(name: "Metrics", package: "swift-metrics"),
                 ], swiftSettings: swiftSettings),
         .target(name: "OpenAIAPI", swiftSettings: swiftSettings),
+        // Shared by the HTTP servers: OpenAI-style JSON errors, JSON bodies, the Prometheus registry.
+        .target(name: "ServerSupport", dependencies: [
+                    "OpenAIAPI",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                ], swiftSettings: swiftSettings),
+        // The OpenAI-compatible ingress: replica pool, routing policies by load level, proxying.
+        .target(name: "Gateway", dependencies: [
+                    "OpenAIAPI", "ServerSupport",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                    .product(name: "Yams", package: "Yams"),
+                ], swiftSettings: swiftSettings),
         .target(name: "EngineServer", dependencies: [
-                    "LLMEngine", "OpenAIAPI",
+                    "LLMEngine", "OpenAIAPI", "ServerSupport",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "Logging", package: "swift-log"),
@@ -48,15 +76,27 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], swiftSettings: swiftSettings),
         .target(name: "ScaleLLMCLI", dependencies: [
-                    "EngineServer", "LLMEngine", "LLMModel", "LLMTensor",
+                    "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ], swiftSettings: swiftSettings),
         .executableTarget(name: "scalellm", dependencies: ["ScaleLLMCLI"],
                           swiftSettings: swiftSettings),
+        // A fast stand-in engine for gateway tests and benchmarks.
+        .target(name: "StubBackend", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "scalellm-stub", dependencies: ["StubBackend", .product(name: "Hummingbird", package: "hummingbird")],
+                          swiftSettings: swiftSettings),
         .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "CKernels"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LLMModelTests", dependencies: ["LLMModel", "LLMTensor"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: [
+                        "Gateway", "StubBackend",
+                        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                        .product(name: "Hummingbird", package: "hummingbird"),
+                        .product(name: "NIOHTTP1", package: "swift-nio"),
+                    ],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LLMEngineTests", dependencies: ["LLMEngine", "LLMModel"],
                     swiftSettings: swiftSettings),

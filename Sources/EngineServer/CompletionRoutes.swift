@@ -4,6 +4,7 @@ import LLMEngine
 import Logging
 import NIOCore
 import OpenAIAPI
+import ServerSupport
 
 /// `/v1/chat/completions` and `/v1/completions`, streaming (SSE) and not.
 struct CompletionRoutes: Sendable {

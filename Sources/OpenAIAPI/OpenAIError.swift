@@ -19,6 +19,8 @@ public struct OpenAIError: Error, Codable, Sendable, Equatable, CustomStringConv
     public var error: Body
     /// HTTP status (not part of the JSON body).
     public var status: Int
+    /// Seconds for a Retry-After header (429/503), when known (not part of the JSON body).
+    public var retryAfter: Int?
 
     enum CodingKeys: String, CodingKey { case error }
 

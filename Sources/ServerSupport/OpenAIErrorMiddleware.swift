@@ -4,11 +4,13 @@ import OpenAIAPI
 
 /// Turns every error escaping a route into OpenAI's JSON error shape with the right status:
 /// unknown routes 404, known routes with the wrong method 405, oversized bodies 413, others 500.
-struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Path → allowed method, for 405 answers.
-    let routes: [String: String]
+    public let routes: [String: String]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(routes: [String: String]) { self.routes = routes }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let e as OpenAIError {

@@ -5,16 +5,9 @@ import OpenAIAPI
 
 /// Reading JSON request bodies and writing JSON responses, with OpenAI-style errors that name the
 /// field at fault.
-enum JSONBody {
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw OpenAIError.tooLarge(limit: limit)
-        } catch is NIOTooManyBytesError {
-            throw OpenAIError.tooLarge(limit: limit)
-        }
+public enum JSONBody {
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        let buffer = try await collect(request, limit: limit)
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty else { throw OpenAIError.invalidRequest("The request body is empty; expected a JSON object") }
         guard String(validating: data, as: UTF8.self) != nil else {
@@ -27,8 +20,19 @@ enum JSONBody {
         }
     }
 
+    /// The whole request body, or 413 naming the limit.
+    public static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw OpenAIError.tooLarge(limit: limit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.tooLarge(limit: limit)
+        }
+    }
+
     /// A 400 naming the field of a decoding error.
-    static func describe(_ error: DecodingError) -> OpenAIError {
+    public static func describe(_ error: DecodingError) -> OpenAIError {
         func path(_ keys: [any CodingKey]) -> String {
             var out = ""
             for k in keys {
@@ -57,7 +61,7 @@ enum JSONBody {
         }
     }
 
-    static func typeName(_ t: Any.Type) -> String {
+    public static func typeName(_ t: Any.Type) -> String {
         switch t {
         case is String.Type: "a string"
         case is Int.Type: "an integer"
@@ -67,26 +71,30 @@ enum JSONBody {
         }
     }
 
-    static let encoder: JSONEncoder = {
+    public static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.withoutEscapingSlashes]
         return e
     }()
 
-    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+    public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func errorResponse(_ error: OpenAIError) -> Response {
+    public static func errorResponse(_ error: OpenAIError) -> Response {
         var r = response(error, status: HTTPResponse.Status(code: error.status))
-        if error.status == 429 || error.status == 503 { r.headers[.retryAfter] = "1" }
+        if let after = error.retryAfter {
+            r.headers[.retryAfter] = String(after)
+        } else if error.status == 429 || error.status == 503 {
+            r.headers[.retryAfter] = "1"
+        }
         return r
     }
 
     /// One SSE event `data: <json>\n\n`.
-    static func event<T: Encodable>(_ value: T) -> ByteBuffer {
+    public static func event<T: Encodable>(_ value: T) -> ByteBuffer {
         var buffer = ByteBuffer(string: "data: ")
         buffer.writeBytes((try? encoder.encode(value)) ?? Data())
         buffer.writeString("\n\n")

@@ -1,0 +1,85 @@
+import Foundation
+import OpenAIAPI
+
+/// What the gateway reads from a completion request body: enough to route it (the prompt text for
+/// prefix affinity), to check it is JSON, and to estimate its tokens for per-key limits.
+public struct RoutingHints: Sendable {
+    public var model: String?
+    public var stream = false
+    /// Prompt text: the completion prompt, or the chat messages as "role\ncontent\n" lines.
+    public var promptText = ""
+    public var maxTokens: Int?
+
+    public init() {}
+
+    /// Parses a request body; a 400 naming the problem when it is not a JSON object.
+    public static func parse(_ data: Data) throws -> RoutingHints {
+        guard !data.isEmpty else { throw OpenAIError.invalidRequest("The request body is empty; expected a JSON object") }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw OpenAIError.invalidRequest("The request body is not valid JSON")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw OpenAIError.invalidRequest("The request body must be a JSON object")
+        }
+        var h = RoutingHints()
+        h.model = dict["model"] as? String
+        h.stream = (dict["stream"] as? Bool) ?? false
+        h.maxTokens = (dict["max_completion_tokens"] as? Int) ?? (dict["max_tokens"] as? Int)
+        if let p = dict["prompt"] {
+            h.promptText = text(of: p)
+        } else if let messages = dict["messages"] as? [[String: Any]] {
+            var out = ""
+            for m in messages {
+                out += (m["role"] as? String) ?? ""
+                out += "\n"
+                if let c = m["content"] { out += text(of: c) }
+                out += "\n"
+            }
+            h.promptText = out
+        }
+        return h
+    }
+
+    private static func text(of value: Any) -> String {
+        switch value {
+        case let s as String: return s
+        case let parts as [Any]:
+            return parts.map { part -> String in
+                if let s = part as? String { return s }
+                if let d = part as? [String: Any], let t = d["text"] as? String { return t }
+                if let n = part as? NSNumber { return n.stringValue + " " }
+                if let inner = part as? [Any] { return text(of: inner) }
+                return ""
+            }.joined()
+        default: return ""
+        }
+    }
+
+    /// Estimated tokens this request may use: prompt at ~4 characters a token plus its completion budget.
+    public var estimatedTokens: Int {
+        promptText.utf8.count / 4 + 1 + (maxTokens ?? 16)
+    }
+
+    /// Chained 64-bit hashes of the prompt's leading blocks (FNV-1a over UTF-8): hash i covers
+    /// blocks 0...i, so two prompts share hash i exactly when they share their first i+1 blocks.
+    /// A prompt shorter than one block yields one hash of the whole prompt.
+    public func prefixHashes(blockChars: Int, maxBlocks: Int) -> [UInt64] {
+        var hashes: [UInt64] = []
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var n = 0
+        for byte in promptText.utf8 {
+            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            n += 1
+            if n == blockChars {
+                hashes.append(h)
+                n = 0
+                if hashes.count == maxBlocks { break }
+            }
+        }
+        if hashes.isEmpty && n > 0 { hashes.append(h) }
+        return hashes
+    }
+}

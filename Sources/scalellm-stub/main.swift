@@ -1,0 +1,36 @@
+// A fast stub engine replica for gateway tests and benchmarks (see StubBackend).
+// usage: scalellm-stub [--port P] [--events N] [--delay-ms MS] [--event-delay-ms MS] [--status CODE] [--model NAME]
+import Foundation
+import Hummingbird
+import StubBackend
+
+var behaviour = StubBackend.Behaviour()
+var port = 8001
+var args = CommandLine.arguments.dropFirst()
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("scalellm-stub: \(message)\n".utf8))
+    exit(2)
+}
+while let flag = args.popFirst() {
+    guard let value = args.popFirst() else { fail("\(flag) needs a value") }
+    func int() -> Int {
+        guard let v = Int(value) else { fail("\(flag) needs an integer, got '\(value)'") }
+        return v
+    }
+    switch flag {
+    case "--port": port = int()
+    case "--events": behaviour.events = int()
+    case "--delay-ms": behaviour.delayMs = int()
+    case "--event-delay-ms": behaviour.eventDelayMs = int()
+    case "--status": behaviour.status = int()
+    case "--model": behaviour.model = value
+    default: fail("unknown flag \(flag)")
+    }
+}
+let stub = StubBackend(behaviour)
+let bindPort = port
+let app = Application(router: stub.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: bindPort), serverName: "scalellm-stub"),
+                      onServerRunning: { channel in
+                          FileHandle.standardOutput.write(Data("stub listening on \(channel.localAddress?.port ?? bindPort)\n".utf8))
+                      })
+try await app.runService()

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import LLMEngine
 import LLMModel
 import Synchronization
@@ -87,5 +88,25 @@ struct EngineTests {
         }
         await engine.shutdown()
         #expect(throws: EngineError.shuttingDown) { try engine.submit(request("Hi", max: 1, c: c)) }
+    }
+
+    @Test("a request whose KV cache can never fit the memory budget is refused, naming both sizes")
+    func exceedsCacheMemory() async throws {
+        // About one 16-position block fits in 1 MiB for this model (30 layers x 3 KV heads x 64 x 2 x 4 bytes a position).
+        let engine = Engine(model: Self.model, configuration: .init(threads: 1, contextLength: 256, kvCacheBytes: 1 << 20, kvBlockSize: 16))
+        let c = Collector()
+        do {
+            try engine.submit(GenerationRequest(id: "big", promptTokens: Array(repeating: 100, count: 40), maxTokens: 8,
+                                               sampling: .greedy) { c.handle($0) })
+            Issue.record("a 48-position request was accepted by a 1 MiB cache")
+        } catch {
+            guard case .exceedsCacheMemory(let needed, let budget) = error else { Issue.record("\(error)"); return }
+            #expect(needed > budget && budget <= 1 << 20)
+            #expect("\(error)".contains(String(format: "%.1f MiB", Double(budget) / 1_048_576)), "\(error)")
+        }
+        // A request that fits one block still runs.
+        let small = request("Hi", max: 2, c: c)
+        try engine.submit(small)
+        await engine.shutdown()
     }
 }

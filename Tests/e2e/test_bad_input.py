@@ -118,4 +118,5 @@ def test_client_disconnect_stops_generation(server):
         time.sleep(0.1)
     assert server.metric("vllm:request_success_total", finished_reason="cancelled") > before
     assert server.metric("vllm:num_requests_running") == 0
+    assert server.metric("vllm:gpu_cache_usage_perc") == 0  # its KV blocks were freed at once
     still_serving(server)

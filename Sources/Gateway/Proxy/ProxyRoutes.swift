@@ -37,7 +37,10 @@ struct ProxyRoutes: Sendable {
         let limits = core.configuration.limits
         let identity = try authenticate(request)
         let body = try await JSONBody.collect(request, limit: limits.maxBodyBytes)
-        let hints = try RoutingHints.parse(Data(body.readableBytesView))
+        // The body is parsed only when routing or limits need the prompt (prefix affinity, token
+        // limits); otherwise it goes through untouched and the engine validates it.
+        let needsPrompt = core.policy(for: core.level) == .prefixAffinity || core.limiter.tokensPerMinute > 0
+        let hints = needsPrompt ? try RoutingHints.parse(Data(body.readableBytesView)) : RoutingHints()
         if let hit = core.limiter.charge(identity, tokens: hints.estimatedTokens) {
             GatewayMetrics.rejected(reason: "rate_limit")
             var e = OpenAIError(status: 429, message: "Rate limit reached: \(hit.limit)", type: "rate_limit_exceeded",
@@ -50,12 +53,12 @@ struct ProxyRoutes: Sendable {
             prefixHashes: hints.prefixHashes(blockChars: routing.prefixBlockChars, maxBlocks: routing.prefixBlocks),
             session: request.headers[HTTPField.Name(routing.sessionHeader)!])
 
-        try await admit()
+        let admittedLevel = try await admit()
         var tried: Set<String> = []
         var lastFailure: UpstreamFailure?
         let retries = core.configuration.retries
         for attempt in 0...retries.maxRetries {
-            let level = core.updateLoad()
+            let level = attempt == 0 ? admittedLevel : core.updateLoad()
             let candidates = core.candidates(excluding: tried)
             guard !candidates.isEmpty else { break }
             if attempt > 0 {
@@ -68,7 +71,7 @@ struct ProxyRoutes: Sendable {
             GatewayMetrics.routing(policy: decision.policy, reason: decision.reason)
             tried.insert(decision.replica.url)
             let lease = core.lease(decision.replica)
-            switch await send(body, path: path, request: request, lease: lease, stream: hints.stream, started: started) {
+            switch await send(body, path: path, request: request, lease: lease, started: started) {
             case .response(let r):
                 return r
             case .failed(let failure):
@@ -99,7 +102,7 @@ struct ProxyRoutes: Sendable {
 
     /// At the high load level, waits in the bounded admission queue while every candidate is at its
     /// in-flight cap; 429 when the queue is full or the wait times out, 503 when nothing is ready.
-    private func admit() async throws {
+    private func admit() async throws -> LoadLevel {
         let cap = core.configuration.admission.maxInflightPerReplica
         let deadline = ContinuousClock.now + .milliseconds(core.configuration.admission.timeoutMs)
         while true {
@@ -109,7 +112,7 @@ struct ProxyRoutes: Sendable {
                 GatewayMetrics.rejected(reason: "no_ready_replica")
                 throw OpenAIError.notReady("No replica is ready to serve the request")
             }
-            if level < .high || candidates.contains(where: { $0.inflight < cap }) { return }
+            if level < .high || candidates.contains(where: { $0.inflight < cap }) { return level }
             let left = deadline - .now
             guard left > .zero else {
                 GatewayMetrics.rejected(reason: "admission_timeout")
@@ -145,7 +148,7 @@ struct ProxyRoutes: Sendable {
         case failed(UpstreamFailure)
     }
 
-    private func send(_ body: ByteBuffer, path: String, request: Request, lease: InflightLease, stream: Bool,
+    private func send(_ body: ByteBuffer, path: String, request: Request, lease: InflightLease,
                       started: ContinuousClock.Instant) async -> Attempt {
         var upstream = HTTPClientRequest(url: lease.replica.url + path)
         upstream.method = .POST
@@ -173,6 +176,7 @@ struct ProxyRoutes: Sendable {
                                            countsAgainstReplica: status >= 500,
                                            response: Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))))
         }
+        let stream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
         if !stream || status != 200 {
             // Whole body first: a replica failing mid-body can still be retried elsewhere.
             let bytes: ByteBuffer

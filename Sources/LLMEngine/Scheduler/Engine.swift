@@ -20,9 +20,13 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyPrompt: "the prompt is empty"
         case .queueFull(let limit): "the engine is at capacity (\(limit) requests waiting); retry later"
         case .exceedsCacheMemory(let needed, let budget):
-            "the request needs \(needed >> 20) MiB of KV cache (prompt plus max_tokens) but the engine has \(budget >> 20) MiB; lower max_tokens"
+            "the request needs \(mebibytes(needed)) of KV cache (prompt plus max_tokens) but the engine's cache holds \(mebibytes(budget)) (--kv-cache-memory); lower max_tokens"
         case .shuttingDown: "the engine is shutting down"
         }
+    }
+
+    private func mebibytes(_ bytes: Int) -> String {
+        String(format: "%.1f MiB", Double(bytes) / 1_048_576)
     }
 }
 

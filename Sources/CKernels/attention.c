@@ -4,23 +4,6 @@
 #include <math.h>
 #if defined(__x86_64__)
 #include "simd_avx2.h"
-
-// q.k over n floats (n a multiple of 16).
-static CK_AVX2 float dot_avx2(const float *a, const float *b, int n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-    for (int i = 0; i < n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-    }
-    return ck_hsum8(_mm256_add_ps(s0, s1));
-}
-
-// o += w * v over n floats (n a multiple of 8).
-static CK_AVX2 void axpy_avx2(float *o, float w, const float *v, int n) {
-    __m256 wv = _mm256_set1_ps(w);
-    for (int i = 0; i < n; i += 8)
-        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(o + i)));
-}
 #endif
 
 static float dot_scalar(const float *a, const float *b, int n) {
@@ -62,9 +45,6 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
-#if defined(__x86_64__)
-    if (hd % 16 == 0 && ck_isa_active() == CK_ISA_AVX2) { dot = dot_avx2; axpy = axpy_avx2; }
-#endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
     for (int p = 0; p <= pos; p++) {
@@ -86,6 +66,73 @@ static void ck_attn_task(void *raw, int task, int thread) {
     }
 }
 
+#if defined(__x86_64__)
+// AVX2: one task per (token, KV head) handles every query head of the group, so each K and V row
+// is loaded once for the group; dot products and the weighted V sum are inlined, and the output
+// accumulates in registers 32 dimensions at a time. Requires head_dim % 32 == 0.
+#define CK_ATTN_G 4
+static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
+    const ck_attn_job *j = raw;
+    int tok = task / j->nkv;
+    int kvh = task % j->nkv;
+    const ck_attn_segment *seg = j->segs;
+    while (tok >= seg->tok_offset + seg->ntok) seg++;
+    int hd = j->head_dim, group = j->nheads / j->nkv;
+    int pos = seg->pos0 + (tok - seg->tok_offset);
+    int n = pos + 1;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *scores = ck_pool_scratch(j->pool, thread, (size_t)CK_ATTN_G * n);
+    for (int g0 = 0; g0 < group; g0 += CK_ATTN_G) {
+        int gn = group - g0 < CK_ATTN_G ? group - g0 : CK_ATTN_G;
+        int h0 = kvh * group + g0;
+        const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
+        float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
+        float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        for (int p = 0; p < n; p++) {
+            const float *k = seg->k + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
+            __m256 acc[CK_ATTN_G];
+            for (int g = 0; g < CK_ATTN_G; g++) acc[g] = _mm256_setzero_ps();
+            for (int i = 0; i < hd; i += 8) {
+                __m256 kv = _mm256_loadu_ps(k + i);
+                for (int g = 0; g < CK_ATTN_G; g++)
+                    if (g < gn) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * hd + i), kv, acc[g]);
+            }
+            for (int g = 0; g < gn; g++) {
+                float sc = ck_hsum8(acc[g]) * scale;
+                scores[(size_t)g * n + p] = sc;
+                if (sc > maxs[g]) maxs[g] = sc;
+            }
+        }
+        for (int g = 0; g < gn; g++) {
+            float *sg = scores + (size_t)g * n, sum = 0;
+            for (int p = 0; p < n; p++) { sg[p] = expf(sg[p] - maxs[g]); sum += sg[p]; }
+            float inv = 1.0f / sum;
+            for (int p = 0; p < n; p++) sg[p] *= inv;
+        }
+        for (int d = 0; d < hd; d += 32) {
+            __m256 acc[CK_ATTN_G][4];
+            for (int g = 0; g < CK_ATTN_G; g++)
+                for (int i = 0; i < 4; i++) acc[g][i] = _mm256_setzero_ps();
+            for (int p = 0; p < n; p++) {
+                const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd + d;
+                __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+                __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+                for (int g = 0; g < CK_ATTN_G; g++) {
+                    if (g >= gn) break;
+                    __m256 w = _mm256_broadcast_ss(scores + (size_t)g * n + p);
+                    acc[g][0] = _mm256_fmadd_ps(w, v0, acc[g][0]);
+                    acc[g][1] = _mm256_fmadd_ps(w, v1, acc[g][1]);
+                    acc[g][2] = _mm256_fmadd_ps(w, v2, acc[g][2]);
+                    acc[g][3] = _mm256_fmadd_ps(w, v3, acc[g][3]);
+                }
+            }
+            for (int g = 0; g < gn; g++)
+                for (int i = 0; i < 4; i++) _mm256_storeu_ps(o + (size_t)g * hd + d + 8 * i, acc[g][i]);
+        }
+    }
+}
+#endif
+
 void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
                         int nkv, int head_dim, int kv_stride, float *out) {
     if (nsegs <= 0) return;
@@ -94,6 +141,12 @@ void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *se
         .head_dim = head_dim, .kv_stride = kv_stride, .out = out,
     };
     int ntok = segs[nsegs - 1].tok_offset + segs[nsegs - 1].ntok;
+#if defined(__x86_64__)
+    if (head_dim % 32 == 0 && nheads % nkv == 0 && ck_isa_active() == CK_ISA_AVX2) {
+        ck_pool_run(pool, ck_attn_group_task, &job, ntok * nkv);
+        return;
+    }
+#endif
     ck_pool_run(pool, ck_attn_task, &job, ntok * nheads);
 }
 

@@ -18,7 +18,7 @@ public enum OneShot {
 
     /// Runs `promptTokens` through a fresh engine and waits for the end.
     public static func generate(model: LoadedModel, promptTokens: [Int], maxTokens: Int,
-                                sampling: SamplingParameters, stop: [String] = [],
+                                sampling: SamplingParameters, stop: [String] = [], ignoreEOS: Bool = false,
                                 configuration: EngineConfiguration = .init(),
                                 onText: @escaping @Sendable (String) -> Void) async throws -> Stats {
         let engine = Engine(model: model, configuration: configuration)
@@ -26,7 +26,7 @@ public enum OneShot {
         let box = StatsBox()
         let start = ContinuousClock.now
         let request = GenerationRequest(id: "oneshot", promptTokens: promptTokens, maxTokens: maxTokens,
-                                        sampling: sampling, stop: stop) { event in
+                                        sampling: sampling, stop: stop, ignoreEOS: ignoreEOS) { event in
             switch event {
             case .token(let text, _):
                 box.mark()

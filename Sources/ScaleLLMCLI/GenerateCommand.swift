@@ -15,6 +15,7 @@ public struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Top-k sampling (0 = off).") public var topK: Int = 0
     @Option(help: "Random seed.") public var seed: UInt64?
     @Flag(help: "Wrap the prompt as a user message in the model's chat template.") public var chat = false
+    @Flag(help: "Keep generating past the end-of-sequence token (for measurements).") public var ignoreEos = false
 
     public init() {}
 
@@ -33,7 +34,7 @@ public struct GenerateCommand: AsyncParsableCommand {
         let config = EngineConfiguration(threads: modelOptions.threads, contextLength: loaded.model.config.contextLength,
                                          maxRunning: 1, prefillChunk: 512)
         let stats = try await OneShot.generate(model: loaded, promptTokens: tokens, maxTokens: maxTokens,
-                                               sampling: sampling, configuration: config) { piece in
+                                               sampling: sampling, ignoreEOS: ignoreEos, configuration: config) { piece in
             printNow(piece)
         }
         print("")

@@ -148,6 +148,46 @@ struct LayerKernelTests {
         }
     }
 
+    @Test("attention matches a plain reference over many positions and head groupings, SIMD and scalar",
+          arguments: [(9, 3, 64), (8, 2, 32), (4, 4, 64), (6, 1, 32), (4, 2, 8)])
+    func attentionMatchesReference(shape: (Int, Int, Int)) {
+        let (heads, kv, hd) = shape
+        let pool = WorkerPool(threads: 2)
+        let tokens = 7, position = 5, positions = position + tokens
+        let q = KernelTests.values(tokens * heads * hd, seed: 11)
+        let k = KernelTests.values(positions * kv * hd, seed: 12)
+        let v = KernelTests.values(positions * kv * hd, seed: 13)
+        var expected = [Float](repeating: 0, count: tokens * heads * hd)
+        for t in 0..<tokens {
+            for h in 0..<heads {
+                let g = h / (heads / kv)
+                let pos = position + t
+                var scores = (0...pos).map { p -> Double in
+                    var s = 0.0
+                    for i in 0..<hd { s += Double(q[(t * heads + h) * hd + i]) * Double(k[(p * kv + g) * hd + i]) }
+                    return s / Double(hd).squareRoot()
+                }
+                let m = scores.max()!
+                scores = scores.map { exp($0 - m) }
+                let sum = scores.reduce(0, +)
+                for i in 0..<hd {
+                    var o = 0.0
+                    for p in 0...pos { o += scores[p] / sum * Double(v[(p * kv + g) * hd + i]) }
+                    expected[(t * heads + h) * hd + i] = Float(o)
+                }
+            }
+        }
+        for isa in [nil, InstructionSet.scalar] {
+            InstructionSet.force(isa)
+            defer { InstructionSet.force(nil) }
+            var out = [Float](repeating: .nan, count: tokens * heads * hd)
+            Kernels.attention(pool, q: q, tokens: tokens, heads: heads, kvHeads: kv, headDim: hd, keys: k, values: v,
+                              kvStride: kv * hd, position: position, out: &out)
+            let worst = zip(out, expected).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "isa \(String(describing: isa)) shape \(shape): max |diff| \(worst)")
+        }
+    }
+
     @Test("rope rotates adjacent pairs by position times frequency")
     func rope() {
         var table = [Float](repeating: 0, count: 8)

@@ -4,6 +4,23 @@
 #include <math.h>
 #if defined(__x86_64__)
 #include "simd_avx2.h"
+
+// q.k over n floats (n a multiple of 16).
+static CK_AVX2 float dot_avx2(const float *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    for (int i = 0; i < n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    return ck_hsum8(_mm256_add_ps(s0, s1));
+}
+
+// o += w * v over n floats (n a multiple of 8).
+static CK_AVX2 void axpy_avx2(float *o, float w, const float *v, int n) {
+    __m256 wv = _mm256_set1_ps(w);
+    for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(o + i)));
+}
 #endif
 
 static float dot_scalar(const float *a, const float *b, int n) {
@@ -45,6 +62,9 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
+#if defined(__x86_64__)
+    if (hd % 16 == 0 && ck_isa_active() == CK_ISA_AVX2) { dot = dot_avx2; axpy = axpy_avx2; }
+#endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
     for (int p = 0; p <= pos; p++) {
@@ -67,7 +87,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
 }
 
 #if defined(__x86_64__)
-// AVX2: one task per (token, KV head) handles every query head of the group, so each K and V row
+// AVX2, batches: one task per (token, KV head) handles every query head of the group, so each K and V row
 // is loaded once for the group; dot products and the weighted V sum are inlined, and the output
 // accumulates in registers 32 dimensions at a time. Requires head_dim % 32 == 0.
 #define CK_ATTN_G 4
@@ -142,7 +162,10 @@ void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *se
     };
     int ntok = segs[nsegs - 1].tok_offset + segs[nsegs - 1].ntok;
 #if defined(__x86_64__)
-    if (head_dim % 32 == 0 && nheads % nkv == 0 && ck_isa_active() == CK_ISA_AVX2) {
+    // Grouped tasks when there are enough of them to keep every thread busy (batched decode,
+    // prompts); a single sequence's step keeps one task per query head for balance.
+    if (head_dim % 32 == 0 && nheads % nkv == 0 && ck_isa_active() == CK_ISA_AVX2 &&
+        ntok * nkv >= 8 * ck_pool_threads(pool)) {
         ck_pool_run(pool, ck_attn_group_task, &job, ntok * nkv);
         return;
     }

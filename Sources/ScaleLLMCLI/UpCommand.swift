@@ -32,6 +32,8 @@ public struct UpCommand: AsyncParsableCommand {
     public func run() async throws {
         let logger = Logger(label: "scalellm.up")
         let modelPath = try model ?? ModelStore().pull(log: { printError($0) })
+        // Fail here, not in a restart loop of engines, when the file is not a readable GGUF.
+        do { _ = try GGUFFile(path: modelPath) } catch { throw ValidationError("cannot load model '\(modelPath)': \(error)") }
         let perEngine = threads ?? max(1, EngineConfiguration.defaultThreads / replicas)
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var gateway = GatewayConfiguration()
@@ -72,15 +74,19 @@ final class EngineSupervisor: Sendable {
         self.logger = logger
     }
 
-    func start(arguments: [String]) {
+    /// Starts an engine; one that dies is restarted after 1 s, doubling up to 30 s while it keeps
+    /// dying within a minute of its start.
+    func start(arguments: [String], delay: Double = 1) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
+        let started = ContinuousClock.now
         p.terminationHandler = { [weak self] proc in
             guard let self, !self.stopping.load(ordering: .relaxed) else { return }
-            self.logger.warning("engine \(arguments.joined(separator: " ")) exited with \(proc.terminationStatus); restarting in 1 s")
-            Thread.sleep(forTimeInterval: 1)
-            if !self.stopping.load(ordering: .relaxed) { self.start(arguments: arguments) }
+            let next = ContinuousClock.now - started < .seconds(60) ? min(delay * 2, 30) : 1
+            self.logger.warning("engine \(arguments.joined(separator: " ")) exited with \(proc.terminationStatus); restarting in \(Int(delay)) s")
+            Thread.sleep(forTimeInterval: delay)
+            if !self.stopping.load(ordering: .relaxed) { self.start(arguments: arguments, delay: next) }
         }
         do {
             try p.run()

@@ -127,3 +127,15 @@ def test_a_stream_on_a_dying_replica_ends_with_an_error_not_a_hang():
     finally:
         gw.stop()
         a.stop()
+
+
+def test_up_and_gateway_refuse_bad_input_with_a_message():
+    r = subprocess.run([BINARY, "up", "--model", "/etc/hostname", "--port", str(free_port())],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "cannot load model '/etc/hostname'" in r.stderr
+    r = subprocess.run([BINARY, "gateway", "--backend", "ftp://x:1"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "not an http://host:port URL" in r.stderr
+    r = subprocess.run([BINARY, "gateway", "--policy", "fastest"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--policy 'fastest'" in r.stderr
+    r = subprocess.run([BINARY, "up", "--replicas", "0"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--replicas" in r.stderr

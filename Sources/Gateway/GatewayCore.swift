@@ -42,8 +42,8 @@ public final class GatewayCore: Sendable {
     /// Recomputes the load (per ready replica: the larger of the gateway's in-flight requests and
     /// the engines' running + waiting) and moves the level; logs and counts a switch.
     @discardableResult
-    public func updateLoad(now: ContinuousClock.Instant = .now) -> LoadLevel {
-        let ready = pool.routable
+    public func updateLoad(ready: [Replica]? = nil, now: ContinuousClock.Instant = .now) -> LoadLevel {
+        let ready = ready ?? pool.routable
         let n = Double(max(ready.count, 1))
         let gatewayLoad = Double(totalInflight.load(ordering: .relaxed)) / n
         let engineLoad = Double(ready.reduce(0) { $0 + $1.engineLoad }) / n
@@ -64,8 +64,8 @@ public final class GatewayCore: Sendable {
 
     /// Routable replicas, narrowed to one tensor-parallel pool when several degrees are up: the
     /// highest degree below the switch point (latency), the lowest at or above it (throughput).
-    public func candidates(excluding tried: Set<String> = []) -> [Replica] {
-        var ready = pool.routable
+    public func candidates(from snapshot: [Replica]? = nil, excluding tried: Set<String> = []) -> [Replica] {
+        var ready = snapshot ?? pool.routable
         if !tried.isEmpty { ready.removeAll { tried.contains($0.url) } }
         guard let first = ready.first, ready.contains(where: { $0.tensorParallel != first.tensorParallel }) else { return ready }
         let concurrent = totalInflight.load(ordering: .relaxed)

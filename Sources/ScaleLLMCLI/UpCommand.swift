@@ -83,6 +83,7 @@ final class EngineSupervisor: Sendable {
         let started = ContinuousClock.now
         p.terminationHandler = { [weak self] proc in
             guard let self, !self.stopping.load(ordering: .relaxed) else { return }
+            self.processes.withLock { $0.removeAll { $0 === proc } }
             let next = ContinuousClock.now - started < .seconds(60) ? min(delay * 2, 30) : 1
             self.logger.warning("engine \(arguments.joined(separator: " ")) exited with \(proc.terminationStatus); restarting in \(Int(delay)) s")
             Thread.sleep(forTimeInterval: delay)

@@ -33,13 +33,7 @@ public enum JSONBody {
 
     /// A 400 naming the field of a decoding error.
     public static func describe(_ error: DecodingError) -> OpenAIError {
-        func path(_ keys: [any CodingKey]) -> String {
-            var out = ""
-            for k in keys {
-                if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : "." + k.stringValue }
-            }
-            return out
-        }
+        let path = codingPath
         switch error {
         case .typeMismatch(let type, let ctx):
             let p = path(ctx.codingPath)
@@ -59,6 +53,15 @@ public enum JSONBody {
         @unknown default:
             return .invalidRequest("The request body could not be decoded")
         }
+    }
+
+    /// A coding path as written in error messages: `messages[0].content`.
+    public static func codingPath(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for k in keys {
+            if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : "." + k.stringValue }
+        }
+        return out
     }
 
     public static func typeName(_ t: Any.Type) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import ServerSupport
 import Yams
 
 /// Everything the gateway can be told, from flags or a YAML file (`scalellm gateway --config FILE`).
@@ -29,6 +30,8 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         case apiKeyFile = "api_key_file", adminToken = "admin_token"
     }
 
+    // Each key is decoded with its concrete type: Yams reports a wrong scalar ("port: lots") as a
+    // type mismatch only through the concrete overloads, not through a generic helper.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
@@ -93,9 +96,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 
     static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
+        let path = JSONBody.codingPath
         switch error {
         case .typeMismatch(let t, let c): return "'\(path(c.codingPath))' has the wrong type (expected \(t))"
         case .valueNotFound(let t, let c): return "'\(path(c.codingPath))' is missing a value (expected \(t))"

@@ -58,8 +58,9 @@ struct ProxyRoutes: Sendable {
         var lastFailure: UpstreamFailure?
         let retries = core.configuration.retries
         for attempt in 0...retries.maxRetries {
-            let level = attempt == 0 ? admittedLevel : core.updateLoad()
-            let candidates = core.candidates(excluding: tried)
+            let ready = core.pool.routable
+            let level = attempt == 0 ? admittedLevel : core.updateLoad(ready: ready)
+            let candidates = core.candidates(from: ready, excluding: tried)
             guard !candidates.isEmpty else { break }
             if attempt > 0 {
                 let cap = retries.backoffMs << min(attempt - 1, 10)
@@ -106,8 +107,9 @@ struct ProxyRoutes: Sendable {
         let cap = core.configuration.admission.maxInflightPerReplica
         let deadline = ContinuousClock.now + .milliseconds(core.configuration.admission.timeoutMs)
         while true {
-            let level = core.updateLoad()
-            let candidates = core.candidates()
+            let ready = core.pool.routable
+            let level = core.updateLoad(ready: ready)
+            let candidates = core.candidates(from: ready)
             guard !candidates.isEmpty else {
                 GatewayMetrics.rejected(reason: "no_ready_replica")
                 throw OpenAIError.notReady("No replica is ready to serve the request")
@@ -186,7 +188,7 @@ struct ProxyRoutes: Sendable {
                 return .failed(UpstreamFailure(reason: "reading the body from \(lease.replica.url): \(error)",
                                                metricReason: "body_error", countsAgainstReplica: true))
             }
-            core.proxySucceeded(lease.replica)
+            lease.replica.recordProxySuccess()
             lease.release()
             GatewayMetrics.duration(route: route, seconds: .now - started)
             return .response(Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes)))
@@ -205,7 +207,7 @@ struct ProxyRoutes: Sendable {
             return .failed(UpstreamFailure(reason: "stream from \(lease.replica.url) ended before its first event",
                                            metricReason: "stream_start_error", countsAgainstReplica: true))
         }
-        core.proxySucceeded(lease.replica)
+        lease.replica.recordProxySuccess()
         GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
         let core = self.core
         let upstreamBody = IteratorHandoff(iterator)
@@ -235,12 +237,6 @@ struct ProxyRoutes: Sendable {
             try await writer.finish(nil)
         }
         return .response(Response(status: .ok, headers: headers, body: body))
-    }
-}
-
-extension GatewayCore {
-    func proxySucceeded(_ replica: Replica) {
-        replica.recordProxySuccess()
     }
 }
 

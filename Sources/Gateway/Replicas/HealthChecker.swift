@@ -5,9 +5,10 @@ import NIOCore
 import OpenAIAPI
 import ServiceLifecycle
 
-/// Active health checks: every interval, each replica's `/ready` (up/down with thresholds), its
-/// `/metrics` (engine running/waiting requests and KV cache use, for load levels and routing) and
-/// `/v1/models` (for the aggregated model list). Also re-evaluates the load level when idle.
+/// Active health checks: every interval, each replica's `/ready` (up/down with thresholds) and
+/// `/metrics` (engine running/waiting requests and KV cache use, for load levels and routing);
+/// `/v1/models` (for the aggregated model list) when a replica comes up or has none listed yet.
+/// Also re-evaluates the load level when idle.
 struct HealthChecker: Service {
     let core: GatewayCore
     let client: HTTPClient
@@ -49,7 +50,8 @@ struct HealthChecker: Service {
         } catch let e {
             error = "\(e)"
         }
-        if let change = replica.recordCheck(ok: ok, error: error, thresholds: core.configuration.healthCheck, now: .now) {
+        let change = replica.recordCheck(ok: ok, error: error, thresholds: core.configuration.healthCheck, now: .now)
+        if let change {
             if ok { core.logger.notice("replica \(replica.url) \(change)") } else { core.logger.warning("replica \(replica.url) \(change)") }
         }
         guard ok else { return }
@@ -59,7 +61,7 @@ struct HealthChecker: Service {
             engine = EngineMetricsSample(prometheusText: String(buffer: body))
         }
         var models: [ModelList.Model]?
-        if let resp = try? await client.execute(HTTPClientRequest(url: replica.url + "/v1/models"), timeout: timeout),
+        if change != nil || !replica.hasModels, let resp = try? await client.execute(HTTPClientRequest(url: replica.url + "/v1/models"), timeout: timeout),
            resp.status == .ok, let body = try? await resp.body.collect(upTo: 1 << 20),
            let list = try? JSONDecoder().decode(ModelList.self, from: Data(body.readableBytesView)) {
             models = list.data

@@ -25,6 +25,12 @@ public final class Replica: Sendable {
     /// Up, not draining, breaker closed: may take new requests.
     public var isRoutable: Bool { state.withLock { $0.healthy && !$0.draining } }
 
+    /// Whether the replica's model list has been read.
+    var hasModels: Bool { state.withLock { !$0.models.isEmpty } }
+
+    /// Engine-reported waiting requests (power of two's second signal).
+    public var engineWaiting: Int { state.withLock { $0.engineWaiting } }
+
     /// Engine-reported running + waiting requests.
     public var engineLoad: Int { state.withLock { $0.engineRunning + $0.engineWaiting } }
 

@@ -54,7 +54,7 @@ public final class RequestRouter: Sendable {
             var b = Int.random(in: 0..<(candidates.count - 1))
             if b >= a { b += 1 }
             let ra = candidates[a], rb = candidates[b]
-            let la = ra.inflight + ra.engineWaitingCached, lb = rb.inflight + rb.engineWaitingCached
+            let la = ra.inflight + ra.engineWaiting, lb = rb.inflight + rb.engineWaiting
             return Decision(replica: la <= lb ? ra : rb, policy: policy, reason: "two_choices")
         case .prefixAffinity:
             return prefixAffinity(candidates, key.prefixHashes)
@@ -110,17 +110,10 @@ public final class RequestRouter: Sendable {
         var best = candidates[0]
         var bestScore: UInt64 = 0
         for r in candidates {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in session.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            for b in r.url.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            var h = FNV1a.hash(r.url.utf8, seed: FNV1a.hash(session.utf8))
             h ^= h >> 33; h &*= 0xff51_afd7_ed55_8ccd; h ^= h >> 33
             if h >= bestScore { best = r; bestScore = h }
         }
         return best
     }
-}
-
-extension Replica {
-    /// Engine-reported waiting requests (for power-of-two's second signal).
-    var engineWaitingCached: Int { health.engineWaiting }
 }

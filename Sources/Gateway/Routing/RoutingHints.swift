@@ -68,10 +68,10 @@ public struct RoutingHints: Sendable {
     /// A prompt shorter than one block yields one hash of the whole prompt.
     public func prefixHashes(blockChars: Int, maxBlocks: Int) -> [UInt64] {
         var hashes: [UInt64] = []
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = FNV1a.offsetBasis
         var n = 0
         for byte in promptText.utf8 {
-            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            h = FNV1a.step(h, byte)
             n += 1
             if n == blockChars {
                 hashes.append(h)
@@ -81,5 +81,17 @@ public struct RoutingHints: Sendable {
         }
         if hashes.isEmpty && n > 0 { hashes.append(h) }
         return hashes
+    }
+}
+
+/// 64-bit FNV-1a, for prompt-prefix block hashes and rendezvous hashing.
+enum FNV1a {
+    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inline(__always)
+    static func step(_ h: UInt64, _ byte: UInt8) -> UInt64 { (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+
+    static func hash(_ bytes: some Sequence<UInt8>, seed: UInt64 = offsetBasis) -> UInt64 {
+        bytes.reduce(seed, step)
     }
 }

@@ -77,6 +77,7 @@ let package = Package(
                 ], swiftSettings: swiftSettings),
         .target(name: "ScaleLLMCLI", dependencies: [
                     "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor",
+                    .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ], swiftSettings: swiftSettings),

@@ -53,6 +53,6 @@ public struct EngineCommand: AsyncParsableCommand {
                                         kvCacheBytes: kvCacheMemory << 20, kvBlockSize: kvBlockSize,
                                         prefixCaching: prefixCaching),
             maxBodyBytes: maxBodyBytes)
-        try await EngineServer.run(config, logger: logger)
+        try await naming(host: host, port: port) { try await EngineServer.run(config, logger: logger) }
     }
 }

@@ -51,6 +51,9 @@ public struct GatewayCommand: AsyncParsableCommand {
     public func run() async throws {
         var logger = Logger(label: "scalellm.gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        try await GatewayServer.run(try makeConfiguration(), configPath: config, logger: logger)
+        let configuration = try makeConfiguration()
+        try await naming(host: configuration.host, port: configuration.port) {
+            try await GatewayServer.run(configuration, configPath: config, logger: logger)
+        }
     }
 }

@@ -53,7 +53,9 @@ public struct UpCommand: AsyncParsableCommand {
         }
         logger.info("started \(replicas) engine(s) with \(perEngine) thread(s) each; gateway on http://\(host):\(port)")
         do {
-            try await GatewayServer.run(gateway, configPath: config, logger: Logger(label: "scalellm.gateway"))
+            try await naming(host: host, port: port) {
+                try await GatewayServer.run(gateway, configPath: config, logger: Logger(label: "scalellm.gateway"))
+            }
         } catch {
             supervisor.stopAll()
             throw error

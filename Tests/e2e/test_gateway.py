@@ -139,3 +139,14 @@ def test_up_and_gateway_refuse_bad_input_with_a_message():
     assert r.returncode != 0 and "--policy 'fastest'" in r.stderr
     r = subprocess.run([BINARY, "up", "--replicas", "0"], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "--replicas" in r.stderr
+
+
+def test_a_busy_port_is_named():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        for cmd in (["gateway", "--backend", "http://127.0.0.1:1"], ["engine", "--threads", "1"]):
+            r = subprocess.run([BINARY, *cmd, "--port", str(port)], capture_output=True, text=True, timeout=60)
+            assert r.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr

@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
     ],
     targets: [
         // System library: OpenBLAS float GEMM for large prefills.
@@ -66,6 +67,23 @@ let package = Package(
                     .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                     .product(name: "Yams", package: "Yams"),
                 ], swiftSettings: swiftSettings),
+        // A thin typed client of the Kubernetes REST API: kubeconfig/in-cluster auth, watches, apply.
+        .target(name: "KubernetesClient", dependencies: [
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Yams", package: "Yams"),
+                ], swiftSettings: swiftSettings),
+        // The LLMService controller: reconciles the custom resource into Deployments and Services.
+        .target(name: "Operator", dependencies: [
+                    "KubernetesClient",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Yams", package: "Yams"),
+                ], swiftSettings: swiftSettings),
         .target(name: "EngineServer", dependencies: [
                     "LLMEngine", "OpenAIAPI", "ServerSupport",
                     .product(name: "Hummingbird", package: "hummingbird"),
@@ -76,7 +94,7 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], swiftSettings: swiftSettings),
         .target(name: "ScaleLLMCLI", dependencies: [
-                    "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor",
+                    "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor", "Operator", "KubernetesClient",
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
@@ -99,6 +117,9 @@ let package = Package(
                         .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: swiftSettings),
+        .target(name: "Autoscaler", swiftSettings: swiftSettings),
+        .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler"], swiftSettings: swiftSettings),
+        .testTarget(name: "OperatorTests", dependencies: ["Operator", "KubernetesClient"], swiftSettings: swiftSettings),
         .testTarget(name: "LLMEngineTests", dependencies: ["LLMEngine", "LLMModel"],
                     swiftSettings: swiftSettings),
     ],

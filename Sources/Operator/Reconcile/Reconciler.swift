@@ -1,0 +1,100 @@
+import Foundation
+import KubernetesClient
+import Logging
+
+/// Brings one LLMService's objects to the desired state (level-based and idempotent: running it twice
+/// changes nothing) and writes what it saw into the LLMService's status.
+public struct Reconciler: Sendable {
+    let client: KubeClient
+    let events: EventRecorder
+    let logger: Logger
+
+    public init(client: KubeClient, logger: Logger = Logger(label: "scalellm.operator")) {
+        self.client = client
+        self.events = EventRecorder(client: client, component: "scalellm-operator", logger: logger)
+        self.logger = logger
+    }
+
+    /// Applies the children, removes pools that left the spec, and updates the status.
+    public func reconcile(_ service: LLMService) async throws {
+        guard service.metadata.deletionTimestamp == nil, let name = service.metadata.name else { return }
+        let ns = service.metadata.namespace
+        do {
+            var replicas: [String: Int] = [:]
+            var existing: [String: Deployment] = [:]
+            for pool in service.spec.pools {
+                let objectName = DesiredState.poolObjectName(service: name, pool: pool.name)
+                if let d = try await client.getIfPresent(Deployment.self, name: objectName, namespace: ns) {
+                    existing[pool.name] = d
+                    replicas[pool.name] = d.spec?.replicas
+                }
+            }
+            let desired = DesiredState(service: service, replicas: replicas)
+            try await apply(desired.gatewayServiceAccount, owner: service)
+            try await apply(desired.gatewayRoleBinding, owner: service)
+            try await apply(desired.gatewayConfigMap, owner: service)
+            var applied: [Deployment] = []
+            for (d, s) in zip(desired.engineDeployments, desired.engineServices) {
+                applied.append(try await apply(d, owner: service))
+                try await apply(s, owner: service)
+            }
+            let gateway = try await apply(desired.gatewayDeployment, owner: service)
+            try await apply(desired.gatewayService, owner: service)
+            try await prune(service)
+            let status = StatusBuilder(service: service, pools: Array(zip(service.spec.pools, applied)), gateway: gateway).status
+            try await writeStatus(service, status)
+        } catch {
+            await events.record(service, type: "Warning", reason: "ReconcileFailed", message: "\(error)")
+            var status = service.status ?? LLMServiceStatus()
+            status.conditions = StatusBuilder.setting(status.conditions, Condition(
+                type: "Degraded", status: "True", reason: "ReconcileFailed", message: "\(error)"))
+            try? await writeStatus(service, status)
+            throw error
+        }
+    }
+
+    /// Server-side applies `object`; records an event when it was created or its spec changed.
+    @discardableResult
+    func apply<T: KubeResource>(_ object: T, owner: LLMService) async throws -> T {
+        let before = try await client.getIfPresent(T.self, name: object.metadata.name ?? "", namespace: object.metadata.namespace)
+        let after = try await client.apply(object)
+        let kind = T.resource.kind
+        if before == nil {
+            logger.info("created \(kind) \(object.metadata.namespace ?? "")/\(object.metadata.name ?? "")")
+            await events.record(owner, reason: "Created", message: "created \(kind) \(object.metadata.name ?? "")")
+        } else if let g0 = before?.metadata.generation, let g1 = after.metadata.generation, g1 != g0 {
+            logger.info("updated \(kind) \(object.metadata.namespace ?? "")/\(object.metadata.name ?? "") (generation \(g0) -> \(g1))")
+            await events.record(owner, reason: "Updated", message: "updated \(kind) \(object.metadata.name ?? "") (generation \(g1))")
+        }
+        return after
+    }
+
+    /// Deletes engine Deployments and Services of pools no longer in the spec.
+    func prune(_ service: LLMService) async throws {
+        let name = service.metadata.name ?? ""
+        let keep = Set(service.spec.pools.map(\.name))
+        let selector = Labels.enginesSelector(name)
+        let (deployments, _) = try await client.list(Deployment.self, namespace: service.metadata.namespace, labelSelector: selector)
+        for d in deployments where !keep.contains(d.metadata.labels?[Labels.pool] ?? "") {
+            try await client.delete(Deployment.self, name: d.metadata.name ?? "", namespace: d.metadata.namespace)
+            await events.record(service, reason: "Deleted", message: "deleted Deployment \(d.metadata.name ?? "") (pool removed)")
+        }
+        let (services, _) = try await client.list(Service.self, namespace: service.metadata.namespace, labelSelector: selector)
+        for s in services where !keep.contains(s.metadata.labels?[Labels.pool] ?? "") {
+            try await client.delete(Service.self, name: s.metadata.name ?? "", namespace: s.metadata.namespace)
+        }
+    }
+
+    /// Writes the status when it changed, reading the object afresh on a 409 Conflict.
+    func writeStatus(_ service: LLMService, _ status: LLMServiceStatus) async throws {
+        guard service.status != status else { return }
+        try await client.retryOnConflict {
+            var fresh = try await client.get(LLMService.self, name: service.metadata.name ?? "", namespace: service.metadata.namespace)
+            var s = status
+            s.conditions = StatusBuilder.keepingTransitionTimes(fresh.status?.conditions, s.conditions)
+            guard fresh.status != s else { return }
+            fresh.status = s
+            _ = try await client.updateStatus(fresh)
+        }
+    }
+}

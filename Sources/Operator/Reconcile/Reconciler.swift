@@ -20,6 +20,7 @@ public struct Reconciler: Sendable {
         guard service.metadata.deletionTimestamp == nil, let name = service.metadata.name else { return }
         let ns = service.metadata.namespace
         do {
+            try service.spec.validate()
             var replicas: [String: Int] = [:]
             var existing: [String: Deployment] = [:]
             for pool in service.spec.pools {

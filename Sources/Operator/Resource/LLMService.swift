@@ -42,6 +42,12 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     public var path: String?
     /// Where `path` comes from when it is not in the image: a PersistentVolumeClaim to mount read-only.
     public var volumeClaim: String?
+
+    public init(servedName: String? = nil, path: String? = nil, volumeClaim: String? = nil) {
+        self.servedName = servedName
+        self.path = path
+        self.volumeClaim = volumeClaim
+    }
 }
 
 /// Engine settings shared by every pool.
@@ -56,6 +62,12 @@ public struct EngineSpec: Codable, Sendable, Equatable {
     public var kvCacheMemoryMiB: Int?
     public var prefixCaching: Bool?
     public var resources: ResourceRequirements?
+
+    public init(maxRunning: Int? = nil, threads: Int? = nil, contextLength: Int? = nil) {
+        self.maxRunning = maxRunning
+        self.threads = threads
+        self.contextLength = contextLength
+    }
 }
 
 /// One pool of identical engine replicas.
@@ -102,11 +114,20 @@ public struct GatewaySpec: Codable, Sendable, Equatable {
     public var loadLevels: LoadLevelsSpec?
     public var rateLimits: RateLimitSpec?
     public var resources: ResourceRequirements?
+
+    public init(replicas: Int? = nil, apiKeySecret: SecretKeyReference? = nil) {
+        self.replicas = replicas
+        self.apiKeySecret = apiKeySecret
+    }
 }
 
 public struct SecretKeyReference: Codable, Sendable, Equatable {
     public var name: String
     public var key: String?
+    public init(name: String, key: String? = nil) {
+        self.name = name
+        self.key = key
+    }
 }
 
 /// Thresholds of the gateway's load levels (in-flight requests per ready replica).
@@ -144,4 +165,33 @@ public struct PoolStatus: Codable, Sendable, Equatable {
     public var desiredReplicas: Int
     public var readyReplicas: Int
     public var lastScaleReason: String?
+}
+
+/// A spec the CRD schema lets through but the operator cannot act on, with the field at fault.
+public struct LLMServiceSpecError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension LLMServiceSpec {
+    /// Rules the schema cannot express on Kubernetes 1.20 (no CEL): orderings and uniqueness.
+    public func validate() throws {
+        var seen = Set<String>()
+        for (i, p) in pools.enumerated() {
+            guard seen.insert(p.name).inserted else {
+                throw LLMServiceSpecError("spec.pools[\(i)].name '\(p.name)' is used by another pool")
+            }
+            if let min = p.minReplicas, let max = p.maxReplicas, min > max {
+                throw LLMServiceSpecError("spec.pools[\(i)] (\(p.name)): minReplicas \(min) is above maxReplicas \(max)")
+            }
+        }
+        if let l = gateway?.loadLevels {
+            if let e = l.mediumEnterAt, let x = l.mediumExitAt, x >= e {
+                throw LLMServiceSpecError("spec.gateway.loadLevels: mediumExitAt must be below mediumEnterAt")
+            }
+            if let e = l.highEnterAt, let x = l.highExitAt, x >= e {
+                throw LLMServiceSpecError("spec.gateway.loadLevels: highExitAt must be below highEnterAt")
+            }
+        }
+    }
 }

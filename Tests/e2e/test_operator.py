@@ -1,0 +1,142 @@
+"""End-to-end: the manifests apply to a real kube-apiserver, and real `scalellm operator` processes
+reconcile the sample LLMService, with exactly one of two leading and a hand-over on SIGTERM.
+
+Needs the control plane of scripts/kube-env.sh (scripts/test.sh starts it and sets
+SCALELLM_TEST_KUBECONFIG)."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BINARY, ROOT, free_port, http_get
+
+KUBECONFIG = os.environ.get("SCALELLM_TEST_KUBECONFIG")
+pytestmark = pytest.mark.skipif(not KUBECONFIG and not os.environ.get("CI"),
+                                reason="needs scripts/kube-env.sh start and SCALELLM_TEST_KUBECONFIG")
+
+
+def kubectl(*args, check=True, input=None):
+    r = subprocess.run(["kubectl", "--kubeconfig", KUBECONFIG, *args], capture_output=True, text=True,
+                       timeout=60, input=input)
+    if check and r.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {r.stdout}{r.stderr}")
+    return r
+
+
+def get_json(*args):
+    return json.loads(kubectl("get", "-o", "json", *args).stdout)
+
+
+def eventually(what, check, timeout=45):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except (AssertionError, json.JSONDecodeError, OSError):
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"timed out: {what}")
+
+
+class Operator:
+    def __init__(self, identity):
+        self.identity = identity
+        self.port = free_port()
+        self.log = open(os.path.join(ROOT, ".build", f"e2e-operator-{identity}.log"), "w")
+        self.proc = subprocess.Popen(
+            [BINARY, "operator", "--kubeconfig", KUBECONFIG, "--lease-namespace", "scalellm-system",
+             "--lease-duration", "4", "--retry-period", "1", "--resync", "5", "--health-host", "127.0.0.1",
+             "--health-port", str(self.port), "--identity", identity],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def leading(self):
+        status, body = http_get(f"http://127.0.0.1:{self.port}/leader", timeout=1)
+        return status == 200 and body == b"true"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=20)
+        return self.proc.returncode
+
+
+def engine_deployments():
+    items = get_json("deployments", "-n", "default", "-l", "scalellm.io/service=smollm")["items"]
+    return sorted(d["metadata"]["name"] for d in items)
+
+
+def test_manifests_apply_and_operators_hand_over_leadership():
+    assert KUBECONFIG, "CI must run the Kubernetes tests: scripts/test.sh starts scripts/kube-env.sh"
+    kubectl("apply", "-k", os.path.join(ROOT, "manifests"))
+    kubectl("wait", "--for", "condition=established", "--timeout=30s", "crd/llmservices.scalellm.io")
+    kubectl("delete", "llmservice", "smollm", "-n", "default", "--ignore-not-found", "--wait=true")
+    kubectl("apply", "-f", os.path.join(ROOT, "manifests", "llmservice-sample.yaml"))
+    a, b = Operator("op-a"), Operator("op-b")
+    try:
+        eventually("one leader", lambda: [a.leading(), b.leading()].count(True) == 1)
+        time.sleep(2)
+        assert [a.leading(), b.leading()].count(True) == 1, "exactly one operator leads"
+        eventually("objects reconciled", lambda: engine_deployments() ==
+                   ["smollm-gateway", "smollm-latency", "smollm-throughput"])
+        status = get_json("llmservice", "smollm", "-n", "default")["status"]
+        assert status["observedGeneration"] == 1
+        assert {p["name"]: p["desiredReplicas"] for p in status["pools"]} == {"latency": 1, "throughput": 2}
+
+        leader, standby = (a, b) if a.leading() else (b, a)
+        t0 = time.time()
+        assert leader.stop() == 0, "SIGTERM stops the operator cleanly"
+        eventually("standby takes over", standby.leading, timeout=10)
+        handover = time.time() - t0
+        assert handover < 8, f"hand-over took {handover:.1f} s"
+
+        # The new leader acts on a spec change.
+        kubectl("patch", "llmservice", "smollm", "-n", "default", "--type", "merge",
+                "-p", '{"spec": {"pools": [{"name": "latency", "tensorParallel": 2, "minReplicas": 1, "maxReplicas": 2},'
+                      ' {"name": "throughput", "tensorParallel": 1, "minReplicas": 3, "maxReplicas": 8}]}}')
+        eventually("observedGeneration follows", lambda: get_json("llmservice", "smollm", "-n", "default")
+                   ["status"]["observedGeneration"] == 2)
+        assert get_json("deployment", "smollm-throughput", "-n", "default")["spec"]["replicas"] == 3
+
+        # A restarted operator makes no duplicates.
+        assert standby.stop() == 0
+        c = Operator("op-c")
+        try:
+            eventually("restarted operator leads", c.leading)
+            time.sleep(3)
+            assert engine_deployments() == ["smollm-gateway", "smollm-latency", "smollm-throughput"]
+            services = get_json("services", "-n", "default", "-l", "scalellm.io/service=smollm")["items"]
+            assert len(services) == 3
+        finally:
+            c.stop()
+    finally:
+        a.stop()
+        b.stop()
+        kubectl("delete", "llmservice", "smollm", "-n", "default", "--ignore-not-found", "--wait=true")
+    # Garbage collection removes what the operator created.
+    eventually("owned objects collected", lambda: engine_deployments() == [], timeout=60)
+
+
+def test_invalid_llmservice_is_rejected_by_the_schema():
+    assert KUBECONFIG
+    kubectl("apply", "-f", os.path.join(ROOT, "manifests", "crd.yaml"))
+    kubectl("wait", "--for", "condition=established", "--timeout=30s", "crd/llmservices.scalellm.io")
+    bad = """apiVersion: scalellm.io/v1alpha1
+kind: LLMService
+metadata: {name: bad, namespace: default}
+spec:
+  pools: [{name: p, tensorParallel: 0, maxReplicas: 0}]
+"""
+    r = kubectl("apply", "--validate=false", "-f", "-", input=bad, check=False)
+    assert r.returncode != 0
+    assert "spec.pools.tensorParallel" in r.stderr and "greater than or equal to 1" in r.stderr, r.stderr
+
+
+def test_operator_names_a_bad_kubeconfig():
+    r = subprocess.run([BINARY, "operator", "--kubeconfig", "/nonexistent/kubeconfig", "--health-port", "0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "cannot read kubeconfig '/nonexistent/kubeconfig'" in r.stderr, r.stderr

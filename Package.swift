@@ -53,7 +53,7 @@ let package = Package(
                 ], swiftSettings: swiftSettings),
         // The OpenAI-compatible ingress: replica pool, routing policies by load level, proxying.
         .target(name: "Gateway", dependencies: [
-                    "OpenAIAPI", "ServerSupport",
+                    "OpenAIAPI", "ServerSupport", "KubernetesClient",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "HTTPTypes", package: "swift-http-types"),

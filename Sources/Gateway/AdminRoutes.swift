@@ -65,7 +65,7 @@ struct AdminRoutes: Sendable {
 /// Re-reads the backend list of a config file into the pool (other settings need a restart).
 func reload(_ core: GatewayCore, path: String) throws -> (added: [String], removed: [String]) {
     let config = try GatewayConfiguration.load(path: path)
-    let (added, removed) = try core.pool.replace(with: config.backends)
+    let (added, removed) = try core.pool.replaceConfigured(with: config.backends)
     for url in removed { core.router.forget(url) }
     core.logger.notice("reloaded \(path): added \(added), removed \(removed)")
     return (added, removed)

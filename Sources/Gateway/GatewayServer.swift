@@ -38,6 +38,9 @@ public enum GatewayServer {
             .init(service: app),
         ]
         if let configPath { services.append(.init(service: ReloadOnHangup(core: core, path: configPath))) }
+        if let k = configuration.discovery?.kubernetes {
+            services.append(.init(service: KubernetesDiscovery(core: core, configuration: k)))
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -140,3 +140,77 @@ def test_operator_names_a_bad_kubeconfig():
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "cannot read kubeconfig '/nonexistent/kubeconfig'" in r.stderr, r.stderr
+
+
+STUB = os.path.join(ROOT, ".build", "release", "scalellm-stub")
+
+
+def pod_manifest(name, ns, pool, tp, port):
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {
+            "scalellm.io/service": "disc", "app.kubernetes.io/component": "engine",
+            "scalellm.io/pool": pool, "scalellm.io/tensor-parallel": str(tp)}},
+        "spec": {"containers": [{"name": "engine", "image": "scalellm:latest",
+                                 "ports": [{"name": "http", "containerPort": port}]}]}})
+
+
+def set_ready(name, ns, ready):
+    status = {"status": {"phase": "Running", "podIP": "127.0.0.1",
+                         "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+    kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type", "merge", "-p", json.dumps(status))
+
+
+def test_gateway_discovers_ready_engine_pods_by_label(tmp_path):
+    assert KUBECONFIG
+    ns = f"disc-{os.getpid()}"
+    kubectl("create", "namespace", ns)
+    ports = [free_port(), free_port()]
+    stubs = [subprocess.Popen([STUB, "--port", str(p), "--model", "m"], stdout=subprocess.DEVNULL) for p in ports]
+    gw_port = free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"""
+port: {gw_port}
+health_check: {{interval_ms: 200}}
+discovery:
+  kubernetes:
+    namespace: {ns}
+    label_selector: scalellm.io/service=disc,app.kubernetes.io/component=engine
+    kubeconfig: {KUBECONFIG}
+""")
+    gw = subprocess.Popen([BINARY, "gateway", "--config", str(config)],
+                          stdout=open(os.path.join(ROOT, ".build", "e2e-gateway-discovery.log"), "w"), stderr=subprocess.STDOUT)
+
+    def replicas():
+        status, body = http_get(f"http://127.0.0.1:{gw_port}/status", timeout=1)
+        return sorted((r["url"], r["pool"], r["tensor_parallel"], r["healthy"]) for r in json.loads(body)["replicas"])
+
+    try:
+        kubectl("apply", "-f", "-", input=pod_manifest("e1", ns, "latency", 2, ports[0]))
+        kubectl("apply", "-f", "-", input=pod_manifest("e2", ns, "throughput", 1, ports[1]))
+        # Pending pods (no IP, not Ready) are not replicas.
+        eventually("gateway up", lambda: http_get(f"http://127.0.0.1:{gw_port}/health", timeout=1)[0] == 200)
+        time.sleep(1)
+        assert replicas() == []
+        set_ready("e1", ns, True)
+        set_ready("e2", ns, True)
+        want = sorted([(f"http://127.0.0.1:{ports[0]}", "latency", 2, True), (f"http://127.0.0.1:{ports[1]}", "throughput", 1, True)])
+        eventually("both pods are healthy replicas", lambda: replicas() == want)
+        import urllib.request
+        req = urllib.request.Request(f"http://127.0.0.1:{gw_port}/v1/completions", method="POST",
+                                     data=json.dumps({"model": "m", "prompt": "hi", "max_tokens": 4}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+        # A pod that stops being Ready leaves the pool; a deleted one too.
+        set_ready("e2", ns, False)
+        eventually("not-ready pod removed", lambda: [u for u, *_ in replicas()] == [f"http://127.0.0.1:{ports[0]}"])
+        kubectl("delete", "pod", "e1", "-n", ns, "--grace-period=0", "--force", "--wait=false")
+        eventually("deleted pod removed", lambda: replicas() == [])
+        assert http_get(f"http://127.0.0.1:{gw_port}/ready", timeout=1)[0] == 503
+    finally:
+        gw.send_signal(signal.SIGTERM)
+        gw.wait(timeout=20)
+        for s in stubs:
+            s.kill()
+        kubectl("delete", "namespace", ns, "--wait=false", check=False)

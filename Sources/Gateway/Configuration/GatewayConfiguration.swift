@@ -21,13 +21,15 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
     public var apiKeyFile: String?
     /// Admin endpoints (`/admin/...`) need this bearer token when set; otherwise they accept API keys.
     public var adminToken: String?
+    /// Finds more replicas at run time (Kubernetes pods).
+    public var discovery: DiscoveryConfiguration?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case host, port, backends, routing, admission, retries, limits
         case healthCheck = "health_check", loadLevels = "load_levels", apiKeys = "api_keys"
-        case apiKeyFile = "api_key_file", adminToken = "admin_token"
+        case apiKeyFile = "api_key_file", adminToken = "admin_token", discovery
     }
 
     // Each key is decoded with its concrete type: Yams reports a wrong scalar ("port: lots") as a
@@ -46,6 +48,7 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         apiKeys = try c.decodeIfPresent([String].self, forKey: .apiKeys) ?? apiKeys
         apiKeyFile = try c.decodeIfPresent(String.self, forKey: .apiKeyFile)
         adminToken = try c.decodeIfPresent(String.self, forKey: .adminToken)
+        discovery = try c.decodeIfPresent(DiscoveryConfiguration.self, forKey: .discovery)
     }
 
     /// Reads a YAML file; errors name the file and the key at fault.
@@ -84,6 +87,10 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         guard retries.maxRetries >= 0, retries.backoffMs >= 0 else { throw ConfigurationError("retries values must be >= 0") }
         guard limits.maxBodyBytes >= 1024 else { throw ConfigurationError("limits.max_body_bytes must be at least 1024") }
         guard limits.maxConnections >= 1 else { throw ConfigurationError("limits.max_connections must be at least 1") }
+        if let k = discovery?.kubernetes {
+            guard !k.labelSelector.isEmpty else { throw ConfigurationError("discovery.kubernetes.label_selector must not be empty") }
+            guard (1...65535).contains(k.port) else { throw ConfigurationError("discovery.kubernetes.port must be between 1 and 65535") }
+        }
         guard routing.prefixBlockChars >= 1, routing.prefixBlocks >= 1 else {
             throw ConfigurationError("routing.prefix_block_chars and prefix_blocks must be at least 1")
         }

@@ -16,7 +16,7 @@ struct HealthChecker: Service {
     func run() async throws {
         let interval = Duration.milliseconds(core.configuration.healthCheck.intervalMs)
         // Keeps checking while the HTTP server drains (services stop in reverse order), then ends.
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await checkAll()
                 try? await Task.sleep(for: interval)

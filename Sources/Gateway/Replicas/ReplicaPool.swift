@@ -4,6 +4,8 @@ import Synchronization
 /// Readers take a snapshot (an array of references) under a short lock.
 public final class ReplicaPool: Sendable {
     private let replicas: Mutex<[Replica]>
+    /// Where the backends come from: the config file and service discovery; each replaces its own.
+    private let sources = Mutex<(configured: [BackendConfiguration], discovered: [BackendConfiguration])>(([], []))
 
     public init(_ backends: [BackendConfiguration] = []) throws {
         var list: [Replica] = []
@@ -15,6 +17,30 @@ public final class ReplicaPool: Sendable {
             list.append(r)
         }
         replicas = Mutex(list)
+        sources.withLock { $0.configured = backends }
+    }
+
+    /// Replaces the backends that came from the config file (a reload), keeping discovered ones.
+    public func replaceConfigured(with backends: [BackendConfiguration]) throws -> (added: [String], removed: [String]) {
+        let all = sources.withLock { s in
+            s.configured = backends
+            return Self.union(s.configured, s.discovered)
+        }
+        return try replace(with: all)
+    }
+
+    /// Replaces the backends found by service discovery, keeping configured ones.
+    public func replaceDiscovered(with backends: [BackendConfiguration]) throws -> (added: [String], removed: [String]) {
+        let all = sources.withLock { s in
+            s.discovered = backends
+            return Self.union(s.configured, s.discovered)
+        }
+        return try replace(with: all)
+    }
+
+    private static func union(_ a: [BackendConfiguration], _ b: [BackendConfiguration]) -> [BackendConfiguration] {
+        var seen = Set<Endpoint>()
+        return (a + b).filter { (try? $0.endpoint()).map { seen.insert($0).inserted } ?? true }
     }
 
     public var all: [Replica] { replicas.withLock { $0 } }

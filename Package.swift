@@ -78,7 +78,9 @@ let package = Package(
                 ], swiftSettings: swiftSettings),
         // The LLMService controller: reconciles the custom resource into Deployments and Services.
         .target(name: "Operator", dependencies: [
-                    "KubernetesClient",
+                    "KubernetesClient", "Autoscaler",
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,7 +96,9 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], swiftSettings: swiftSettings),
         .target(name: "ScaleLLMCLI", dependencies: [
-                    "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor", "Operator", "KubernetesClient",
+                    "EngineServer", "Gateway", "LLMEngine", "LLMModel", "LLMTensor", "Operator", "KubernetesClient", "Autoscaler",
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),

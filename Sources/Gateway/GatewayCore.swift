@@ -15,6 +15,8 @@ public final class GatewayCore: Sendable {
     private let tracker: Mutex<LoadLevelTracker>
     private let lastLoad = Mutex<Double>(0)
     public let totalInflight = Atomic<Int>(0)
+    /// Requests held while no replica is ready (cold start); demand the autoscaler must see.
+    public let waitingForReplica = Atomic<Int>(0)
 
     public init(configuration: GatewayConfiguration, keys: APIKeys = APIKeys(keys: []), logger: Logger = Logger(label: "scalellm.gateway")) throws {
         try configuration.validate()
@@ -60,6 +62,32 @@ public final class GatewayCore: Sendable {
         }
         GatewayMetrics.load.record(load)
         return level
+    }
+
+    /// Load per pool, the autoscaler's input. Requests held for a cold start count as demand of every
+    /// pool that has no ready replica.
+    public func poolLoads() -> [PoolLoad] {
+        let replicas = pool.all
+        var names = replicas.map(\.pool)
+        names += configuration.backends.map(\.pool)
+        var seen = Set<String>()
+        let pools = names.filter { seen.insert($0).inserted }
+        let held = waitingForReplica.load(ordering: .relaxed)
+        return pools.map { name in
+            let members = replicas.filter { $0.pool == name }
+            var p = PoolLoad(pool: name)
+            p.replicas = members.count
+            for r in members {
+                let h = r.health
+                if r.isRoutable { p.readyReplicas += 1 }
+                p.inflight += r.inflight
+                p.engineRunning += h.engineRunning
+                p.engineWaiting += h.engineWaiting
+                p.kvCacheUsage += h.cacheUsage
+            }
+            if p.readyReplicas == 0 { p.heldForColdStart = held }
+            return p
+        }
     }
 
     /// Routable replicas, narrowed to one tensor-parallel pool when several degrees are up: the

@@ -55,6 +55,18 @@ enum GatewayMetrics {
         Gauge(label: "scalellm_gateway_replica_engine_waiting", dimensions: [("replica", r.url)]).record(h.engineWaiting)
     }
 
+    /// Per-pool load (the autoscaler's input).
+    static func pool(_ p: PoolLoad) {
+        let d = [("pool", p.pool)]
+        Gauge(label: "scalellm_gateway_pool_demand", dimensions: d).record(p.demand)
+        Gauge(label: "scalellm_gateway_pool_inflight", dimensions: d).record(p.inflight)
+        Gauge(label: "scalellm_gateway_pool_ready_replicas", dimensions: d).record(p.readyReplicas)
+        Gauge(label: "scalellm_gateway_pool_replicas", dimensions: d).record(p.replicas)
+        Gauge(label: "scalellm_gateway_pool_engine_waiting", dimensions: d).record(p.engineWaiting)
+        Gauge(label: "scalellm_gateway_pool_kv_cache_usage", dimensions: d).record(p.kvCacheUsage)
+        Gauge(label: "scalellm_gateway_pool_held_for_cold_start", dimensions: d).record(p.heldForColdStart)
+    }
+
     private static func nanos(_ d: Duration) -> Int64 {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }

@@ -16,6 +16,7 @@ import ServiceLifecycle
 public enum GatewayServer {
     public static func run(_ configuration: GatewayConfiguration, configPath: String? = nil,
                            logger: Logger = Logger(label: "scalellm.gateway"),
+                           extraServices: @Sendable (GatewayCore) -> [any Service] = { _ in [] },
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let keys = try APIKeys.load(configuration)
         let core = try GatewayCore(configuration: configuration, keys: keys, logger: logger)
@@ -41,6 +42,8 @@ public enum GatewayServer {
         if let k = configuration.discovery?.kubernetes {
             services.append(.init(service: KubernetesDiscovery(core: core, configuration: k)))
         }
+        // Stopped first on shutdown (services stop in reverse order).
+        services += extraServices(core).map { .init(service: $0) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

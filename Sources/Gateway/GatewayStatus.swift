@@ -5,10 +5,13 @@ struct GatewayStatus: Encodable {
     var load: Double
     var inflight: Int
     var admissionQueue: Int
+    var waitingForReplica: Int
+    var pools: [PoolLoad]
     var replicas: [ReplicaStatus]
 
     enum CodingKeys: String, CodingKey {
-        case level, policy, load, inflight, replicas, admissionQueue = "admission_queue"
+        case level, policy, load, inflight, replicas, pools, admissionQueue = "admission_queue"
+        case waitingForReplica = "waiting_for_replica"
     }
 
     init(_ core: GatewayCore) {
@@ -18,6 +21,8 @@ struct GatewayStatus: Encodable {
         load = core.load
         inflight = core.inflight
         admissionQueue = core.admission.depth
+        waitingForReplica = core.waitingForReplica.load(ordering: .relaxed)
+        pools = core.poolLoads()
         replicas = core.pool.all.map(ReplicaStatus.init)
     }
 }

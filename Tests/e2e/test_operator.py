@@ -214,3 +214,80 @@ discovery:
         for s in stubs:
             s.kill()
         kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_operator_scales_a_pool_from_gateway_load_and_back(tmp_path):
+    """The load comes from a real gateway process in front of a slow stub engine, driven by a load
+    generator; the operator reads the gateway's /status (annotation scalellm.io/gateway-url, as the
+    gateway runs outside the cluster here) and scales the pool's Deployment through /scale."""
+    import threading
+    import urllib.request
+    assert KUBECONFIG
+    kubectl("apply", "-f", os.path.join(ROOT, "manifests", "crd.yaml"))
+    kubectl("wait", "--for", "condition=established", "--timeout=30s", "crd/llmservices.scalellm.io")
+    ns = f"auto-{os.getpid()}"
+    kubectl("create", "namespace", ns)
+    stub_port, gw_port = free_port(), free_port()
+    stub = subprocess.Popen([STUB, "--port", str(stub_port), "--delay-ms", "1500", "--model", "m"], stdout=subprocess.DEVNULL)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"port: {gw_port}\nhealth_check: {{interval_ms: 200}}\n"
+                      f"backends: [{{url: 'http://127.0.0.1:{stub_port}', pool: throughput}}]\n")
+    gw = subprocess.Popen([BINARY, "gateway", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    service = {
+        "apiVersion": "scalellm.io/v1alpha1", "kind": "LLMService",
+        "metadata": {"name": "auto", "namespace": ns,
+                     "annotations": {"scalellm.io/gateway-url": f"http://127.0.0.1:{gw_port}"}},
+        "spec": {"pools": [{"name": "throughput", "minReplicas": 1, "maxReplicas": 4}],
+                 "autoscaling": {"enabled": True, "target": 4, "stableWindowSeconds": 6,
+                                 "panicWindowSeconds": 2, "scaleDownDelaySeconds": 4}}}
+    kubectl("apply", "-f", "-", input=json.dumps(service))
+    op = subprocess.Popen([BINARY, "operator", "--kubeconfig", KUBECONFIG, "--namespace", ns, "--no-leader-election",
+                           "--health-port", "0", "--resync", "5"],
+                          stdout=open(os.path.join(ROOT, ".build", "e2e-operator-autoscale.log"), "w"), stderr=subprocess.STDOUT)
+
+    def replicas():
+        return get_json("deployment", "auto-throughput", "-n", ns)["spec"]["replicas"]
+
+    stop = threading.Event()
+    codes = []
+
+    def client():
+        while not stop.is_set():
+            req = urllib.request.Request(f"http://127.0.0.1:{gw_port}/v1/completions", method="POST",
+                                         data=json.dumps({"model": "m", "prompt": "x", "max_tokens": 4}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    r.read()
+                    codes.append(r.status)
+            except urllib.error.HTTPError as e:
+                codes.append(e.code)
+
+    try:
+        eventually("pool created at minReplicas", lambda: replicas() == 1)
+        eventually("gateway has the stub ready", lambda: json.loads(http_get(
+            f"http://127.0.0.1:{gw_port}/status")[1])["pools"][0]["ready_replicas"] == 1)
+        threads = [threading.Thread(target=client) for _ in range(16)]
+        for t in threads:
+            t.start()
+        try:
+            eventually("scaled up under load", lambda: replicas() >= 3, timeout=30)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        status = get_json("llmservice", "auto", "-n", ns)["status"]
+        assert "panic" in status["pools"][0].get("lastScaleReason", ""), status
+        assert status["loadLevel"] in ("low", "medium", "high")
+        events = get_json("events", "-n", ns)["items"]
+        assert any(e["reason"] == "Scaled" and "pool throughput: 1 -> " in e["message"] for e in events)
+        eventually("scaled back down after stabilization", lambda: replicas() == 1, timeout=60)
+        assert codes and all(c == 200 for c in codes), f"{len(codes)} requests, statuses {set(codes)}"
+    finally:
+        stop.set()
+        op.send_signal(signal.SIGTERM)
+        op.wait(timeout=20)
+        gw.send_signal(signal.SIGTERM)
+        gw.wait(timeout=20)
+        stub.kill()
+        kubectl("delete", "namespace", ns, "--wait=false", check=False)

@@ -81,8 +81,9 @@ public struct GatewayConfiguration: Codable, Sendable, Equatable {
         guard healthCheck.healthyThreshold >= 1, healthCheck.unhealthyThreshold >= 1 else {
             throw ConfigurationError("health_check thresholds must be at least 1")
         }
-        guard admission.queueSize >= 0, admission.timeoutMs >= 0, admission.maxInflightPerReplica >= 1 else {
-            throw ConfigurationError("admission.queue_size and timeout_ms must be >= 0, max_inflight_per_replica >= 1")
+        guard admission.queueSize >= 0, admission.timeoutMs >= 0, admission.maxInflightPerReplica >= 1,
+              admission.coldStartTimeoutMs >= 0 else {
+            throw ConfigurationError("admission.queue_size, timeout_ms and cold_start_timeout_ms must be >= 0, max_inflight_per_replica >= 1")
         }
         guard retries.maxRetries >= 0, retries.backoffMs >= 0 else { throw ConfigurationError("retries values must be >= 0") }
         guard limits.maxBodyBytes >= 1024 else { throw ConfigurationError("limits.max_body_bytes must be at least 1024") }
@@ -237,16 +238,22 @@ public struct AdmissionConfiguration: Codable, Sendable, Equatable {
     public var queueSize: Int = 256
     /// How long a request may wait before 429.
     public var timeoutMs: Int = 30000
+    /// When no replica is ready (scaled to zero, or the first one still starting), hold requests this
+    /// long for one to come up instead of answering 503 at once; 0 answers 503 at once. At most
+    /// `queue_size` requests are held.
+    public var coldStartTimeoutMs: Int = 0
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case maxInflightPerReplica = "max_inflight_per_replica", queueSize = "queue_size", timeoutMs = "timeout_ms"
+        case coldStartTimeoutMs = "cold_start_timeout_ms"
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxInflightPerReplica = try c.decodeIfPresent(Int.self, forKey: .maxInflightPerReplica) ?? maxInflightPerReplica
         queueSize = try c.decodeIfPresent(Int.self, forKey: .queueSize) ?? queueSize
         timeoutMs = try c.decodeIfPresent(Int.self, forKey: .timeoutMs) ?? timeoutMs
+        coldStartTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .coldStartTimeoutMs) ?? coldStartTimeoutMs
     }
 }
 

@@ -111,6 +111,7 @@ struct ProxyRoutes: Sendable {
             let level = core.updateLoad(ready: ready)
             let candidates = core.candidates(from: ready)
             guard !candidates.isEmpty else {
+                if try await holdForColdStart() { continue }
                 GatewayMetrics.rejected(reason: "no_ready_replica")
                 throw OpenAIError.notReady("No replica is ready to serve the request")
             }
@@ -135,6 +136,24 @@ struct ProxyRoutes: Sendable {
                 throw CancellationError()
             }
         }
+    }
+
+    /// Waits (bounded by `admission.cold_start_timeout_ms` and `queue_size`) for a replica to become
+    /// ready, counting the request as held demand meanwhile. False when holding is off, the hold
+    /// queue is full or the wait timed out.
+    private func holdForColdStart() async throws -> Bool {
+        let a = core.configuration.admission
+        guard a.coldStartTimeoutMs > 0 else { return false }
+        let held = core.waitingForReplica.add(1, ordering: .relaxed).newValue
+        defer { core.waitingForReplica.subtract(1, ordering: .relaxed) }
+        guard held <= a.queueSize else { return false }
+        let deadline = ContinuousClock.now + .milliseconds(a.coldStartTimeoutMs)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            if !core.pool.routable.isEmpty { return true }
+        }
+        GatewayMetrics.rejected(reason: "cold_start_timeout")
+        return false
     }
 
     /// Why an attempt did not reach the client, and what to answer if it was the last one.

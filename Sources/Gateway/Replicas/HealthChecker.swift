@@ -35,6 +35,7 @@ struct HealthChecker: Service {
         let ready = replicas.filter(\.isRoutable).count
         GatewayMetrics.readyReplicas.record(ready)
         for r in replicas { GatewayMetrics.replica(r) }
+        for p in core.poolLoads() { GatewayMetrics.pool(p) }
         core.updateLoad()
     }
 

@@ -34,7 +34,8 @@ public final class Replica: Sendable {
     /// Engine-reported running + waiting requests.
     public var engineLoad: Int { state.withLock { $0.engineRunning + $0.engineWaiting } }
 
-    func setDraining(_ on: Bool) { state.withLock { $0.draining = on } }
+    /// A draining replica takes no new requests; those in flight finish.
+    public func setDraining(_ on: Bool) { state.withLock { $0.draining = on } }
 
     /// An active check's outcome. Returns a description when the replica went up or down.
     public func recordCheck(ok: Bool, error: String?, thresholds: HealthCheckConfiguration, now: ContinuousClock.Instant) -> String? {

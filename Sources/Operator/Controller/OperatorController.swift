@@ -13,16 +13,18 @@ public final class OperatorController: Sendable {
     let reconciler: Reconciler
     let services: Informer<LLMService>
     let deployments: Informer<Deployment>
+    let autoscaler: OperatorAutoscaler
     private let counters = Mutex<(reconciles: Int, failures: Int)>((0, 0))
 
     /// - Parameter namespace: nil watches every namespace.
     public init(client: KubeClient, namespace: String?, resyncInterval: Duration = .seconds(30),
-                logger: Logger = Logger(label: "scalellm.operator")) {
+                autoscaleInterval: Duration = .seconds(2), logger: Logger = Logger(label: "scalellm.operator")) {
         self.client = client
         self.namespace = namespace
         self.resyncInterval = resyncInterval
         self.logger = logger
         reconciler = Reconciler(client: client, logger: logger)
+        autoscaler = OperatorAutoscaler(client: client, interval: autoscaleInterval, logger: logger)
         services = Informer(client: client, namespace: namespace, logger: logger)
         deployments = Informer(client: client, namespace: namespace,
                                labelSelector: "\(Labels.managedBy)=\(Labels.managedByValue)", logger: logger)
@@ -58,6 +60,9 @@ public final class OperatorController: Sendable {
             }
             group.addTask {
                 await queue.process { key in await self.reconcile(key: key, queue: queue) }
+            }
+            group.addTask {
+                await self.autoscaler.run { self.services.items }
             }
             // Every task ends when this one is cancelled (AsyncStream iteration included).
             await group.waitForAll()

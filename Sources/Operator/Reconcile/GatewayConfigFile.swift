@@ -35,12 +35,19 @@ struct GatewayConfigFile: Encodable {
         enum CodingKeys: String, CodingKey { case requestsPerMinute = "requests_per_minute", tokensPerMinute = "tokens_per_minute" }
     }
 
+    struct Admission: Encodable {
+        var coldStartTimeoutMs: Int
+        enum CodingKeys: String, CodingKey { case coldStartTimeoutMs = "cold_start_timeout_ms" }
+    }
+
     var host = "0.0.0.0"
     var port = Defaults.gatewayPort
     var discovery: Discovery
     var loadLevels: LoadLevels
     var limits: Limits
-    enum CodingKeys: String, CodingKey { case host, port, discovery, loadLevels = "load_levels", limits }
+    /// Holds requests while a pool scaled to zero starts its first replica.
+    var admission: Admission?
+    enum CodingKeys: String, CodingKey { case host, port, discovery, loadLevels = "load_levels", limits, admission }
 
     init(service: LLMService) {
         let name = service.metadata.name ?? ""
@@ -54,6 +61,7 @@ struct GatewayConfigFile: Encodable {
             tpSwitchPoint: l?.tpSwitchPoint ?? 64)
         let r = service.spec.gateway?.rateLimits
         limits = Limits(requestsPerMinute: r?.requestsPerMinute ?? 0, tokensPerMinute: r?.tokensPerMinute ?? 0)
+        if service.spec.autoscaling?.scaleToZero == true { admission = Admission(coldStartTimeoutMs: 120_000) }
     }
 
     var yaml: String { (try? YAMLEncoder().encode(self)) ?? "" }

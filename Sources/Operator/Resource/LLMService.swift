@@ -92,7 +92,7 @@ public struct PoolSpec: Codable, Sendable, Equatable {
 /// Replicas follow load (used by the autoscaler).
 public struct AutoscalingSpec: Codable, Sendable, Equatable {
     public var enabled: Bool?
-    /// inFlight (default), queueDepth, kvCacheUsage or tokensPerSecond.
+    /// inFlight (default), queueDepth or kvCacheUsage.
     public var metric: String?
     /// Target value of the metric per replica.
     public var target: Double?

@@ -123,7 +123,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .target(name: "Autoscaler", swiftSettings: swiftSettings),
         .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler"], swiftSettings: swiftSettings),
-        .testTarget(name: "OperatorTests", dependencies: ["Operator", "KubernetesClient"], exclude: ["Fixtures"],
+        .testTarget(name: "OperatorTests", dependencies: ["Operator", "KubernetesClient", "Autoscaler"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LLMEngineTests", dependencies: ["LLMEngine", "LLMModel"],
                     swiftSettings: swiftSettings),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on loopback for the operator tests: etcd + kube-apiserver +
 # kube-controller-manager v1.20.2 (Deployments create ReplicaSets and Pods, owned objects are garbage
-# collected; no kubelet or scheduler, so Pods stay Pending).
+# collected; no kubelet or scheduler, so Pods stay Pending). etcd is compacted every 5 s and
+# ConfigMap watches are served from etcd, not the watch cache, so a watch from an old
+# resourceVersion really gets 410 Gone (the informer tests rely on it).
 #
 #   scripts/kube-env.sh build   build the binaries once from Debian's `kubernetes` source package
 #                               (~6-8 min on 2 cores) into $SCALELLM_KUBE_CACHE (default ~/.cache/scalellm/kube-v1.20.2)
@@ -76,7 +78,9 @@ start() {
      --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$D/certs/sa.key" \
      --service-account-signing-key-file="$D/certs/sa.key" --api-audiences=https://kubernetes.default.svc \
      --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
-     --disable-admission-plugins=ServiceAccount ${KUBE_ENV_APISERVER_FLAGS:-} > "$D/apiserver.log" 2>&1 &
+     --disable-admission-plugins=ServiceAccount \
+     --etcd-compaction-interval=5s --watch-cache-sizes=configmaps#0 \
+     ${KUBE_ENV_APISERVER_FLAGS:-} > "$D/apiserver.log" 2>&1 &
   echo $! > "$D/apiserver.pid"
   cat > "$D/kubeconfig" <<KC
 apiVersion: v1

@@ -16,7 +16,7 @@ public struct OperatorCommand: AsyncParsableCommand {
     @Option(help: "Kubeconfig file.") public var kubeconfig: String?
     @Option(help: "Kubeconfig context (default: its current-context).") public var context: String?
     @Option(help: "Watch only this namespace (default: all namespaces).") public var namespace: String?
-    @Flag(inversion: .prefixedEnableDisable, help: "Leader election through a Lease (several operator replicas).")
+    @Flag(inversion: .prefixedNo, help: "Leader election through a Lease (several operator replicas).")
     public var leaderElection = true
     @Option(help: "Name of the leader-election Lease.") public var leaseName: String = "scalellm-operator"
     @Option(help: "Namespace of the Lease (default: the kubeconfig's or the pod's namespace).") public var leaseNamespace: String?

@@ -1,4 +1,5 @@
 import KubernetesClient
+import Autoscaler
 import Operator
 import Testing
 
@@ -64,5 +65,39 @@ struct DesiredStateTests {
         s.spec.pools[1].name = "latency"
         #expect(throws: LLMServiceSpecError.self) { try s.spec.validate() }
         #expect(throws: Never.self) { try sampleService().spec.validate() }
+    }
+}
+
+@Suite("Autoscaling settings from the spec")
+struct AutoscalingSpecTests {
+    @Test func poolBoundsAndWindowsReachTheAutoscaler() throws {
+        var spec = sampleService().spec
+        var a = AutoscalingSpec()
+        a.enabled = true
+        a.metric = "queueDepth"
+        a.target = 4
+        a.stableWindowSeconds = 30
+        a.panicWindowSeconds = 60
+        a.scaleDownDelaySeconds = 10
+        spec.autoscaling = a
+        let c = OperatorAutoscaler.configuration(spec, pool: spec.pools[1])
+        #expect(c.targetPerReplica == 4)
+        #expect(c.metric == .queueDepth)
+        #expect(c.stableWindow == 30)
+        #expect(c.panicWindow == 30, "a panic window longer than the stable window is cut to it")
+        #expect(c.scaleDownStabilization == 10)
+        #expect(c.minReplicas == 2 && c.maxReplicas == 8)
+        try c.validate()
+    }
+
+    @Test func scaleToZeroHoldsRequestsAtTheGateway() {
+        var s = sampleService()
+        var a = AutoscalingSpec()
+        a.scaleToZero = true
+        s.spec.autoscaling = a
+        let yaml = DesiredState(service: s).gatewayConfigMap.data?["gateway.yaml"] ?? ""
+        #expect(yaml.contains("cold_start_timeout_ms: 120000"))
+        let plain = DesiredState(service: sampleService()).gatewayConfigMap.data?["gateway.yaml"] ?? ""
+        #expect(!plain.contains("cold_start"))
     }
 }

@@ -72,7 +72,19 @@ struct KubeClientIntegrationTests {
         b.data = ["v": "2"]
         _ = try await client.update(b)
         try await client.delete(ConfigMap.self, name: "a", namespace: ns)
-        // The watch resumes from a version the server no longer keeps: 410 Gone.
+        // The watch resumes from a version the server no longer keeps: 410 Gone (the test control
+        // plane compacts etcd every 5 s and serves ConfigMap watches from etcd).
+        try await KubeTestEnvironment.eventually("revision 1 compacted away", timeout: .seconds(40)) {
+            do {
+                for try await event in try await client.watch(ConfigMap.self, namespace: ns, resourceVersion: "1", timeoutSeconds: 1) {
+                    if case .error(let e) = event { return e.isGone }
+                    return false
+                }
+                return false
+            } catch let e as KubeAPIError {
+                return e.isGone
+            }
+        }
         informer.resume(from: "1")
         let end = try await informer.watchOnce(timeoutSeconds: 5) { _ in }
         #expect(end == .expired)

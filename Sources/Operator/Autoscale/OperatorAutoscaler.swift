@@ -56,7 +56,8 @@ public final class OperatorAutoscaler: Sendable {
         }
     }
 
-    static func configuration(_ spec: LLMServiceSpec, pool: PoolSpec) -> AutoscalerConfiguration {
+    /// The autoscaler settings of one pool, from the LLMService spec.
+    public static func configuration(_ spec: LLMServiceSpec, pool: PoolSpec) -> AutoscalerConfiguration {
         let a = spec.autoscaling
         var c = AutoscalerConfiguration()
         if let t = a?.target { c.targetPerReplica = t }

@@ -73,9 +73,9 @@ public final class OperatorController: Sendable {
     private func reconcile(key: String, queue: WorkQueue) async {
         let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return }
-        // Reads afresh: the cache may lag behind a status write of the previous round.
-        guard let service = try? await client.getIfPresent(LLMService.self, name: parts[1], namespace: parts[0]) else { return }
         do {
+            // Reads afresh: the cache may lag behind a status write of the previous round.
+            guard let service = try await client.getIfPresent(LLMService.self, name: parts[1], namespace: parts[0]) else { return }
             try await reconciler.reconcile(service)
             counters.withLock { $0.reconciles += 1 }
         } catch is CancellationError {

@@ -93,6 +93,13 @@ public struct Reconciler: Sendable {
             var fresh = try await client.get(LLMService.self, name: service.metadata.name ?? "", namespace: service.metadata.namespace)
             var s = status
             s.conditions = StatusBuilder.keepingTransitionTimes(fresh.status?.conditions, s.conditions)
+            // The autoscaler owns the load level and the scale reasons: keep its latest.
+            if let level = fresh.status?.loadLevel { s.loadLevel = level }
+            for i in (s.pools ?? []).indices {
+                if let reason = fresh.status?.pools?.first(where: { $0.name == s.pools?[i].name })?.lastScaleReason {
+                    s.pools?[i].lastScaleReason = reason
+                }
+            }
             guard fresh.status != s else { return }
             fresh.status = s
             _ = try await client.updateStatus(fresh)

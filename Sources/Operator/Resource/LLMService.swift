@@ -100,6 +100,8 @@ public struct AutoscalingSpec: Codable, Sendable, Equatable {
     public var panicWindowSeconds: Int?
     public var scaleDownDelaySeconds: Int?
     public var scaleToZero: Bool?
+
+    public init(enabled: Bool? = nil) { self.enabled = enabled }
 }
 
 /// The gateway in front of the pools.

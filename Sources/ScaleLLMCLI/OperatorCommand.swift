@@ -26,6 +26,7 @@ public struct OperatorCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz (0: none).") public var healthPort: Int = 8081
     @Option(help: "Address of /healthz.") public var healthHost: String = "0.0.0.0"
     @Option(help: "Seconds between full reconciliations of every LLMService.") public var resync: Int = 30
+    @Option(help: "ClusterRole bound to each gateway for pod discovery.") public var gatewayClusterRole: String = "scalellm-gateway"
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") public var logLevel: String = "info"
 
     public init() {}
@@ -57,6 +58,7 @@ public struct OperatorCommand: AsyncParsableCommand {
         o.healthPort = healthPort
         o.healthHost = healthHost
         o.resyncInterval = .seconds(resync)
+        o.gatewayClusterRole = gatewayClusterRole
         do {
             try await naming(host: healthHost, port: healthPort) {
                 try await OperatorMain.run(o, logger: logger)

@@ -18,12 +18,13 @@ public final class OperatorController: Sendable {
 
     /// - Parameter namespace: nil watches every namespace.
     public init(client: KubeClient, namespace: String?, resyncInterval: Duration = .seconds(30),
-                autoscaleInterval: Duration = .seconds(2), logger: Logger = Logger(label: "scalellm.operator")) {
+                autoscaleInterval: Duration = .seconds(2), gatewayClusterRole: String = Defaults.gatewayClusterRole,
+                logger: Logger = Logger(label: "scalellm.operator")) {
         self.client = client
         self.namespace = namespace
         self.resyncInterval = resyncInterval
         self.logger = logger
-        reconciler = Reconciler(client: client, logger: logger)
+        reconciler = Reconciler(client: client, gatewayClusterRole: gatewayClusterRole, logger: logger)
         autoscaler = OperatorAutoscaler(client: client, interval: autoscaleInterval, logger: logger)
         services = Informer(client: client, namespace: namespace, logger: logger)
         deployments = Informer(client: client, namespace: namespace,

@@ -22,6 +22,8 @@ public struct OperatorOptions: Sendable {
     public var healthPort = 8081
     public var healthHost = "0.0.0.0"
     public var resyncInterval: Duration = .seconds(30)
+    /// ClusterRole bound to gateways for pod discovery.
+    public var gatewayClusterRole = Defaults.gatewayClusterRole
 
     public init() {}
 }
@@ -33,7 +35,8 @@ public enum OperatorMain {
         let config = try KubeConfig.resolve(kubeconfig: options.kubeconfig, context: options.context)
         let client = try KubeClient(config: config, fieldManager: "scalellm-operator")
         let controller = OperatorController(client: client, namespace: options.watchNamespace,
-                                            resyncInterval: options.resyncInterval, logger: logger)
+                                            resyncInterval: options.resyncInterval,
+                                            gatewayClusterRole: options.gatewayClusterRole, logger: logger)
         var lease = LeaderElector.Configuration(leaseName: options.leaseName,
                                                 namespace: options.leaseNamespace ?? config.namespace,
                                                 identity: options.identity)

@@ -13,7 +13,7 @@ public struct DesiredState: Sendable {
     public let gatewayServiceAccount: ServiceAccount
     public let gatewayRoleBinding: RoleBinding
 
-    public init(service: LLMService, replicas: [String: Int] = [:]) {
+    public init(service: LLMService, replicas: [String: Int] = [:], gatewayClusterRole: String = Defaults.gatewayClusterRole) {
         self.service = service
         let name = service.metadata.name ?? ""
         let ns = service.metadata.namespace
@@ -55,7 +55,7 @@ public struct DesiredState: Sendable {
         gatewayServiceAccount = ServiceAccount(metadata: meta(gatewayName, [Labels.component: "gateway"]))
         gatewayRoleBinding = RoleBinding(
             metadata: meta(gatewayName, [Labels.component: "gateway"]),
-            roleRef: .init(kind: "ClusterRole", name: Defaults.gatewayClusterRole),
+            roleRef: .init(kind: "ClusterRole", name: gatewayClusterRole),
             subjects: [.init(kind: "ServiceAccount", name: gatewayName, namespace: ns)])
         var podMeta = ObjectMeta(labels: Labels.common(name).merging(gatewayLabels) { $1 })
         // A config change rolls the gateway pods.

@@ -8,9 +8,13 @@ public struct Reconciler: Sendable {
     let client: KubeClient
     let events: EventRecorder
     let logger: Logger
+    /// The ClusterRole bound to each gateway's service account (pods get/list/watch).
+    let gatewayClusterRole: String
 
-    public init(client: KubeClient, logger: Logger = Logger(label: "scalellm.operator")) {
+    public init(client: KubeClient, gatewayClusterRole: String = Defaults.gatewayClusterRole,
+                logger: Logger = Logger(label: "scalellm.operator")) {
         self.client = client
+        self.gatewayClusterRole = gatewayClusterRole
         self.events = EventRecorder(client: client, component: "scalellm-operator", logger: logger)
         self.logger = logger
     }
@@ -30,7 +34,7 @@ public struct Reconciler: Sendable {
                     replicas[pool.name] = d.spec?.replicas
                 }
             }
-            let desired = DesiredState(service: service, replicas: replicas)
+            let desired = DesiredState(service: service, replicas: replicas, gatewayClusterRole: gatewayClusterRole)
             try await apply(desired.gatewayServiceAccount, owner: service)
             try await apply(desired.gatewayRoleBinding, owner: service)
             try await apply(desired.gatewayConfigMap, owner: service)

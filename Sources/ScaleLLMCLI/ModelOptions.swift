@@ -14,12 +14,27 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products, fastest) or f32 (exact float math).")
     public var decodeActivations: String = "q8"
 
+    @Option(help: "Quantize F32/F16/BF16 weights at load time: q8_0 or q4_0.")
+    public var quantize: String?
+
     public init() {}
 
     public func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         guard ["q8", "f32"].contains(decodeActivations) else {
             throw ValidationError("--decode-activations must be q8 or f32 (got '\(decodeActivations)')")
+        }
+        if let quantize, !["q8_0", "q4_0"].contains(quantize.lowercased()) {
+            throw ValidationError("--quantize must be q8_0 or q4_0 (got '\(quantize)')")
+        }
+    }
+
+    /// The load-time quantization type, if any.
+    var quantizeType: TensorType? {
+        switch quantize?.lowercased() {
+        case "q8_0": .q8_0
+        case "q4_0": .q4_0
+        default: nil
         }
     }
 
@@ -39,7 +54,7 @@ public struct ModelOptions: ParsableArguments {
         applyKernelSettings()
         let path = try resolvePath()
         do {
-            return try LoadedModel(path: path)
+            return try LoadedModel(path: path, quantize: quantizeType)
         } catch {
             throw ValidationError("cannot load model '\(path)': \(error)")
         }

@@ -138,6 +138,14 @@ typedef struct {
 void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
                         int nkv, int head_dim, int kv_stride, float *out);
 
+// ---------------------------------------------------------------------------------------------
+// Weight quantization.
+
+/// Writes `n` floats as a row of `type` (F32, F16, BF16, Q8_0 or Q4_0; n a multiple of 32 for the
+/// quantized ones) with ggml's reference rounding. Returns the bytes written, 0 for an unsupported
+/// type or length.
+size_t ck_quantize_row(int type, const float *src, void *dst, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

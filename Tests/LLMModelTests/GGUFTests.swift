@@ -6,8 +6,17 @@ import Testing
 /// The GGUF reader on small files written by GGUFWriter, including broken ones.
 @Suite("GGUF reader")
 struct GGUFTests {
+    /// One folder for the files these tests write, emptied when a test run starts (files stay
+    /// mapped while tests run, so they are not deleted one by one).
+    static let folder: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-gguf-tests")
+        try? FileManager.default.removeItem(at: dir)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
     static func write(_ w: GGUFWriter, _ name: String = UUID().uuidString) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-\(name).gguf").path
+        let path = folder.appendingPathComponent("\(name).gguf").path
         try Data(w.bytes()).write(to: URL(fileURLWithPath: path))
         return path
     }

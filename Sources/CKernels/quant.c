@@ -61,6 +61,9 @@ size_t ck_row_bytes(int type, int64_t n) {
     case CK_TYPE_Q8_0: return (size_t)(n / CK_QK) * sizeof(ck_block_q8_0);
     case CK_TYPE_Q4_0: return (size_t)(n / CK_QK) * sizeof(ck_block_q4_0);
     case CK_TYPE_Q4_1: return (size_t)(n / CK_QK) * sizeof(ck_block_q4_1);
+    case CK_TYPE_Q5_0: return (size_t)(n / CK_QK) * sizeof(ck_block_q5_0);
+    case CK_TYPE_Q4_K: return (size_t)(n / CK_QKK) * sizeof(ck_block_q4_k);
+    case CK_TYPE_Q6_K: return (size_t)(n / CK_QKK) * sizeof(ck_block_q6_k);
     default: return 0;
     }
 }
@@ -110,33 +113,93 @@ void ck_dequantize_row_scalar(int type, const void *src, float *dst, int64_t n) 
         }
         break;
     }
+    case CK_TYPE_Q5_0: {
+        const ck_block_q5_0 *b = src;
+        for (int64_t i = 0; i < n / CK_QK; i++) {
+            float d = ck_fp16_to_fp32(b[i].d);
+            uint32_t qh;
+            memcpy(&qh, b[i].qh, 4);  // little-endian: bit j is the high bit of element j
+            for (int j = 0; j < CK_QK / 2; j++) {
+                int h0 = (int)((qh >> j) & 1) << 4;
+                int h1 = (int)((qh >> (j + 16)) & 1) << 4;
+                dst[i * CK_QK + j] = d * (float)(((b[i].qs[j] & 0x0f) | h0) - 16);
+                dst[i * CK_QK + j + 16] = d * (float)(((b[i].qs[j] >> 4) | h1) - 16);
+            }
+        }
+        break;
+    }
+    case CK_TYPE_Q4_K: {
+        const ck_block_q4_k *b = src;
+        for (int64_t i = 0; i < n / CK_QKK; i++) {
+            float d = ck_fp16_to_fp32(b[i].d);
+            float dmin = ck_fp16_to_fp32(b[i].dmin);
+            float *y = dst + i * CK_QKK;
+            for (int g = 0; g < 4; g++) {  // 64 elements: sub-blocks 2g (low nibbles), 2g+1 (high)
+                const uint8_t *q = b[i].qs + 32 * g;
+                uint8_t sc, m;
+                ck_q4k_scale_min(2 * g, b[i].scales, &sc, &m);
+                float d1 = d * (float)sc, m1 = dmin * (float)m;
+                ck_q4k_scale_min(2 * g + 1, b[i].scales, &sc, &m);
+                float d2 = d * (float)sc, m2 = dmin * (float)m;
+                for (int l = 0; l < 32; l++) y[64 * g + l] = d1 * (float)(q[l] & 0x0f) - m1;
+                for (int l = 0; l < 32; l++) y[64 * g + 32 + l] = d2 * (float)(q[l] >> 4) - m2;
+            }
+        }
+        break;
+    }
+    case CK_TYPE_Q6_K: {
+        const ck_block_q6_k *b = src;
+        for (int64_t i = 0; i < n / CK_QKK; i++) {
+            float d = ck_fp16_to_fp32(b[i].d);
+            for (int h = 0; h < 2; h++) {  // halves of 128 elements
+                const uint8_t *ql = b[i].ql + 64 * h;
+                const uint8_t *qh = b[i].qh + 32 * h;
+                const int8_t *sc = b[i].scales + 8 * h;
+                float *y = dst + i * CK_QKK + 128 * h;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int q1 = ((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    int q2 = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    y[l] = d * (float)sc[is] * (float)q1;
+                    y[l + 32] = d * (float)sc[is + 2] * (float)q2;
+                    y[l + 64] = d * (float)sc[is + 4] * (float)q3;
+                    y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+                }
+            }
+        }
+        break;
+    }
     default: break;
     }
 }
 
-// Scalar rows kernel: dequantize one block at a time, accumulate per token.
+// Scalar rows kernel: dequantize one block at a time (32 elements, or a 256-element super-block
+// for the K types), accumulate per token.
 static void rows_scalar_generic(int type, const void *W, size_t row_bytes, int r0, int r1, int cols,
                                 const float *X, int ntok, float *Y, int ldy) {
-    float w[CK_QK];
-    size_t block_bytes = ck_row_bytes(type, CK_QK);
+    float w[CK_QKK];
+    int chunk = ck_block_elems(type) == CK_QKK ? CK_QKK : CK_QK;
+    size_t block_bytes = ck_row_bytes(type, chunk);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         for (int t = 0; t < ntok; t++) Y[(size_t)t * ldy + r] = 0;
-        int full = cols / CK_QK;
+        int full = cols / chunk;
         for (int b = 0; b < full; b++) {
-            ck_dequantize_row_scalar(type, row + (size_t)b * block_bytes, w, CK_QK);
+            ck_dequantize_row_scalar(type, row + (size_t)b * block_bytes, w, chunk);
             for (int t = 0; t < ntok; t++) {
-                const float *x = X + (size_t)t * cols + b * CK_QK;
+                const float *x = X + (size_t)t * cols + b * chunk;
                 float s = 0;
-                for (int j = 0; j < CK_QK; j++) s += w[j] * x[j];
+                for (int j = 0; j < chunk; j++) s += w[j] * x[j];
                 Y[(size_t)t * ldy + r] += s;
             }
         }
-        int tail = cols - full * CK_QK;  // float types only
+        int tail = cols - full * chunk;  // float types only
         if (tail > 0) {
             ck_dequantize_row_scalar(type, row + (size_t)full * block_bytes, w, tail);
             for (int t = 0; t < ntok; t++) {
-                const float *x = X + (size_t)t * cols + full * CK_QK;
+                const float *x = X + (size_t)t * cols + full * chunk;
                 float s = 0;
                 for (int j = 0; j < tail; j++) s += w[j] * x[j];
                 Y[(size_t)t * ldy + r] += s;
@@ -156,6 +219,9 @@ CK_SCALAR_ROWS(rows_scalar_bf16, CK_TYPE_BF16)
 CK_SCALAR_ROWS(rows_scalar_q8_0, CK_TYPE_Q8_0)
 CK_SCALAR_ROWS(rows_scalar_q4_0, CK_TYPE_Q4_0)
 CK_SCALAR_ROWS(rows_scalar_q4_1, CK_TYPE_Q4_1)
+CK_SCALAR_ROWS(rows_scalar_q5_0, CK_TYPE_Q5_0)
+CK_SCALAR_ROWS(rows_scalar_q4_k, CK_TYPE_Q4_K)
+CK_SCALAR_ROWS(rows_scalar_q6_k, CK_TYPE_Q6_K)
 
 ck_rows_fn ck_rows_scalar(int type) {
     switch (type) {
@@ -165,6 +231,9 @@ ck_rows_fn ck_rows_scalar(int type) {
     case CK_TYPE_Q8_0: return rows_scalar_q8_0;
     case CK_TYPE_Q4_0: return rows_scalar_q4_0;
     case CK_TYPE_Q4_1: return rows_scalar_q4_1;
+    case CK_TYPE_Q5_0: return rows_scalar_q5_0;
+    case CK_TYPE_Q4_K: return rows_scalar_q4_k;
+    case CK_TYPE_Q6_K: return rows_scalar_q6_k;
     default: return NULL;
     }
 }

@@ -56,7 +56,31 @@ static float dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int6
     return acc;
 }
 
+int ck_has_q8a_kernel(int type) {
+    return type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0;
+}
+
+// Types without an integer kernel: float dot of the dequantized weights with the dequantized
+// activations (d * q), one weight block (or 32 floats) at a time. Same result for every ISA.
+static float dot_q8a_float(int type, const void *w, const ck_block_q8a *x, int64_t n) {
+    int be = ck_block_elems(type);
+    if (be == 0 || n % CK_QK != 0 || n % be != 0) return NAN;
+    int chunk = be == CK_QKK ? CK_QKK : CK_QK;
+    size_t chunk_bytes = ck_row_bytes(type, chunk);
+    float wf[CK_QKK];
+    float acc = 0;
+    for (int64_t c = 0; c < n / chunk; c++) {
+        ck_dequantize_row_scalar(type, (const uint8_t *)w + (size_t)c * chunk_bytes, wf, chunk);
+        for (int j = 0; j < chunk; j++) {
+            const ck_block_q8a *xb = &x[(c * chunk + j) / CK_QK];
+            acc += wf[j] * (xb->d * (float)xb->qs[j % CK_QK]);
+        }
+    }
+    return acc;
+}
+
 float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n) {
+    if (!ck_has_q8a_kernel(type)) return dot_q8a_float(type, w, x, n);
     return dot_q8a_scalar(type, w, x, n);
 }
 
@@ -83,6 +107,7 @@ ck_rows_q8a_fn ck_rows_q8a_scalar(int type) {
 }
 
 float ck_dot_q8a(int type, const void *w, const ck_block_q8a *x, int64_t n) {
+    if (!ck_has_q8a_kernel(type)) return dot_q8a_float(type, w, x, n);
     ck_rows_q8a_fn fn = ck_isa_active() == CK_ISA_AVX2 ? ck_rows_q8a_avx2(type) : ck_rows_q8a_scalar(type);
     float y = NAN;
     if (fn) fn(w, ck_row_bytes(type, n), 0, 1, (int)n, x, 1, &y, 1);

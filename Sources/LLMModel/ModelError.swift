@@ -18,7 +18,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .format(let m): "not a valid GGUF file: \(m)"
         case .truncated(let m): "GGUF file is truncated: \(m)"
         case .unsupportedVersion(let v): "unsupported GGUF version \(v) (supported: 2, 3)"
-        case .unsupportedTensorType(let t, let type): "tensor '\(t)' has unsupported type \(type) (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)"
+        case .unsupportedTensorType(let t, let type): "tensor '\(t)' has unsupported type \(type) (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K)"
         case .missingTensor(let t): "model file lacks tensor '\(t)'"
         case .badTensorShape(let t, let e, let f): "tensor '\(t)' has shape \(f), expected \(e)"
         case .missingMetadata(let k): "model file lacks metadata key '\(k)'"

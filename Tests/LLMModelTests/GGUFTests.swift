@@ -77,13 +77,13 @@ struct GGUFTests {
         #expect(throws: ModelError.unsupportedVersion(1)) { try GGUFFile(path: p2) }
 
         w = Self.sample()
-        w.tensors[1].typeID = 12
+        w.tensors[1].typeID = 13
         let p3 = try Self.write(w)
-        #expect(throws: ModelError.unsupportedTensorType(tensor: "b", type: "Q4_K")) { try GGUFFile(path: p3) }
+        #expect(throws: ModelError.unsupportedTensorType(tensor: "b", type: "Q5_K")) { try GGUFFile(path: p3) }
         do {
             _ = try GGUFFile(path: p3)
         } catch {
-            #expect(error.description.contains("'b'") && error.description.contains("Q4_K"))
+            #expect(error.description.contains("'b'") && error.description.contains("Q5_K"))
         }
     }
 

@@ -20,7 +20,10 @@ enum {
     CK_TYPE_F16 = 1,
     CK_TYPE_Q4_0 = 2,
     CK_TYPE_Q4_1 = 3,
+    CK_TYPE_Q5_0 = 6,
     CK_TYPE_Q8_0 = 8,
+    CK_TYPE_Q4_K = 12,
+    CK_TYPE_Q6_K = 14,
     CK_TYPE_BF16 = 30,
 };
 
@@ -82,9 +85,9 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
 
 /// Token counts at or above this use the dequantize + sgemm path (default 8).
 void ck_set_gemm_threshold(int ntok);
-/// Token counts at or below this (default 1: decode steps) quantize activations to 8 bits per
+/// Token counts at or below this (default 16: decode steps) quantize activations to 8 bits per
 /// block of 32 and use integer dot products against Q4_0/Q4_1/Q8_0 weights, as llama.cpp does;
-/// 0 keeps every matmul in float.
+/// 0 keeps every matmul in float. Other types (Q5_0, Q4_K, Q6_K, float) always use float math.
 void ck_set_int8_max_tokens(int ntok);
 int ck_int8_max_tokens(void);
 
@@ -94,7 +97,11 @@ typedef struct { float d; float s; int8_t qs[32]; } ck_block_q8a;
 /// Quantizes n floats (n a multiple of 32) into n/32 blocks.
 void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n);
 /// Dot product of a weight row with quantized activations, scalar reference (exact integer math).
+/// Types without an integer kernel (see ck_has_q8a_kernel) dequantize both sides and use float
+/// math; NAN for an unknown type or n not a whole number of blocks.
 float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n);
+/// Whether `type` has 8-bit activation integer kernels (Q4_0, Q4_1, Q8_0).
+int ck_has_q8a_kernel(int type);
 /// The same with the best instruction set.
 float ck_dot_q8a(int type, const void *w, const ck_block_q8a *x, int64_t n);
 

@@ -18,6 +18,9 @@ public enum Quantizer {
         case .q4_1: 3
         case .q8_0: 7
         case .bf16: 32
+        case .q5_0: 8
+        case .q4_K: 15
+        case .q6_K: 18
         }
     }
 

@@ -8,7 +8,8 @@
 #             one too, and the engine exits 0 on SIGTERM.
 # Needs root, apt (debootstrap) and network to a Debian mirror and PyPI's model (already pulled by
 # `scalellm model pull`). Takes ~25 min on 2 cores (the static build). Not part of scripts/test.sh.
-#   scripts/verify-image.sh [WORKDIR]     (default /tmp/scalellm-image-check; removed at the end)
+#   scripts/verify-image.sh [WORKDIR]     (default /tmp/scalellm-image-check; removed at the end
+#                                          unless KEEP=1; BIN=path reuses a static binary)
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 W=${1:-/tmp/scalellm-image-check}
@@ -20,8 +21,10 @@ trap cleanup EXIT
 echo "== build stage: only the copied files, static Swift standard library"
 cp "$ROOT_DIR/Package.swift" "$W/src/"
 git -C "$ROOT_DIR" archive HEAD Sources Tests | tar -x -C "$W/src"
-(cd "$W/src" && swift build -c release --static-swift-stdlib --product scalellm)
-BIN="$W/src/.build/release/scalellm"
+if [ -z "${BIN:-}" ]; then
+  (cd "$W/src" && swift build -c release --static-swift-stdlib --product scalellm)
+  BIN="$W/src/.build/release/scalellm"
+fi
 if ldd "$BIN" | grep -q libswift; then echo "the binary needs Swift runtime libraries" >&2; exit 1; fi
 
 echo "== runtime stage: bookworm minbase + libopenblas0-pthread + ca-certificates, user 10001"
@@ -34,20 +37,23 @@ MODEL=$("$ROOT_DIR/.build/release/scalellm" model path | tail -n 1)
 mkdir -p "$W/root/models" && cp "$MODEL" "$MODEL.sha256" "$W/root/models/" && chown -R 10001 "$W/root/models"
 mount -t proc proc "$W/root/proc"
 
-run() { chroot --userspec=10001:10001 "$W/root" env SCALELLM_MODELS=/models /usr/local/bin/scalellm "$@"; }
-run engine --host 127.0.0.1 --port 18555 --threads 1 > "$W/engine.log" 2>&1 & ENGINE=$!
+# chroot and env exec the binary, so $! below is the scalellm process itself (a shell function
+# would put a subshell in between, and SIGTERM would stop the subshell, not the server).
+IN_ROOT=(chroot --userspec=10001:10001 "$W/root" env SCALELLM_MODELS=/models /usr/local/bin/scalellm)
+"${IN_ROOT[@]}" engine --host 127.0.0.1 --port 18555 --threads 1 > "$W/engine.log" 2>&1 & ENGINE=$!
 for _ in $(seq 300); do curl -sf http://127.0.0.1:18555/ready >/dev/null && break; sleep 0.2; done
 ANSWER=$(curl -sf http://127.0.0.1:18555/v1/completions -H 'Content-Type: application/json' \
   -d '{"prompt":"The capital of France is","max_tokens":8,"temperature":0}')
 echo "engine: $ANSWER"
-run gateway --host 127.0.0.1 --port 18556 --backend http://127.0.0.1:18555 > "$W/gateway.log" 2>&1 & GATEWAY=$!
+"${IN_ROOT[@]}" gateway --host 127.0.0.1 --port 18556 --backend http://127.0.0.1:18555 > "$W/gateway.log" 2>&1 & GATEWAY=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18556/ready >/dev/null && break; sleep 0.2; done
 VIA=$(curl -sf http://127.0.0.1:18556/v1/completions -H 'Content-Type: application/json' \
   -d '{"prompt":"The capital of France is","max_tokens":8,"temperature":0}')
 echo "gateway: $VIA"
-run operator --help >/dev/null
-kill -TERM "$GATEWAY" "$ENGINE"
+"${IN_ROOT[@]}" operator --help >/dev/null
+kill -TERM "$GATEWAY"
 G=0; wait "$GATEWAY" || G=$?
+kill -TERM "$ENGINE"
 E=0; wait "$ENGINE" || E=$?
 echo "exit status after SIGTERM: engine $E, gateway $G"
 grep -q Paris <<<"$ANSWER" && grep -q Paris <<<"$VIA" && [ "$E" = 0 ] && [ "$G" = 0 ] && echo "image stages verified"

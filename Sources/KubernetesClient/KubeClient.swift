@@ -115,15 +115,6 @@ public final class KubeClient: Sendable {
         return try decode(T.self, data)
     }
 
-    /// JSON merge patch (RFC 7386) of an object or one of its subresources.
-    public func mergePatch<T: KubeResource>(_ type: T.Type, name: String, namespace: String? = nil,
-                                            patch: some Encodable, subresource: String? = nil) async throws -> T {
-        let path = T.resource.path(namespace: ns(namespace, T.self), name: name, subresource: subresource)
-        let data = try await send(.PATCH, path, body: try JSONEncoder().encode(patch),
-                                  contentType: "application/merge-patch+json")
-        return try decode(T.self, data)
-    }
-
     /// Deletes the object; owned objects are garbage-collected in the background. False when it was
     /// already gone.
     @discardableResult

@@ -1,6 +1,6 @@
 /// The load of one pool of replicas as the gateway sees it (`/status` → `pools`, and the
 /// `scalellm_gateway_pool_*` metrics): what an autoscaler scales on.
-public struct PoolLoad: Codable, Sendable, Equatable {
+public struct PoolLoad: Encodable, Sendable, Equatable {
     public var pool: String
     /// Replicas in the gateway's pool (any state) and those taking requests.
     public var replicas = 0
@@ -36,17 +36,5 @@ public struct PoolLoad: Codable, Sendable, Equatable {
         try c.encode(engineRunning, forKey: .engineRunning)
         try c.encode(engineWaiting, forKey: .engineWaiting)
         try c.encode(kvCacheUsage, forKey: .kvCacheUsage)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        pool = try c.decode(String.self, forKey: .pool)
-        replicas = try c.decodeIfPresent(Int.self, forKey: .replicas) ?? 0
-        readyReplicas = try c.decodeIfPresent(Int.self, forKey: .readyReplicas) ?? 0
-        inflight = try c.decodeIfPresent(Int.self, forKey: .inflight) ?? 0
-        heldForColdStart = try c.decodeIfPresent(Int.self, forKey: .heldForColdStart) ?? 0
-        engineRunning = try c.decodeIfPresent(Int.self, forKey: .engineRunning) ?? 0
-        engineWaiting = try c.decodeIfPresent(Int.self, forKey: .engineWaiting) ?? 0
-        kvCacheUsage = try c.decodeIfPresent(Double.self, forKey: .kvCacheUsage) ?? 0
     }
 }

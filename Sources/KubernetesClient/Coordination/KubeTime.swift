@@ -15,13 +15,4 @@ public enum KubeTime {
         let base = seconds(Date(timeIntervalSince1970: whole)).dropLast() // drop "Z"
         return base + "." + String(format: "%06d", micros) + "Z"
     }
-
-    /// Parses either format; nil when it is neither.
-    public static func parse(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: text)
-    }
 }

@@ -25,6 +25,4 @@ final class WorkQueue: Sendable {
             await body(key)
         }
     }
-
-    func finish() { continuation.finish() }
 }

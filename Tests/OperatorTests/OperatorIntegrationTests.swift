@@ -163,6 +163,9 @@ struct OperatorIntegrationTests {
         try await KubeTestEnvironment.eventually("ReplicaSets created") {
             try await client.list(ReplicaSet.self, namespace: ns).items.count == 3
         }
+        try await KubeTestEnvironment.eventually("pods created") {
+            try await client.list(Pod.self, namespace: ns).items.count == 4
+        }
         run1.cancel()
         await run1.value
         let second = OperatorController(client: client, namespace: ns, resyncInterval: .seconds(1))

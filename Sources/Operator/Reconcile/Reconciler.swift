@@ -39,21 +39,23 @@ public struct Reconciler: Sendable {
             try await apply(desired.gatewayRoleBinding, owner: service)
             try await apply(desired.gatewayConfigMap, owner: service)
             var applied: [Deployment] = []
-            for (d, s) in zip(desired.engineDeployments, desired.engineServices) {
-                applied.append(try await apply(d, owner: service))
+            for (pool, (d, s)) in zip(service.spec.pools, zip(desired.engineDeployments, desired.engineServices)) {
+                applied.append(try await apply(d, owner: service, existing: existing[pool.name]))
                 try await apply(s, owner: service)
             }
             let gateway = try await apply(desired.gatewayDeployment, owner: service)
             try await apply(desired.gatewayService, owner: service)
             try await prune(service)
-            let status = StatusBuilder(service: service, pools: Array(zip(service.spec.pools, applied)), gateway: gateway).status
-            try await writeStatus(service, status)
+            let pools = Array(zip(service.spec.pools, applied))
+            try await writeStatus(service) { StatusBuilder(service: service, base: $0, pools: pools, gateway: gateway).status }
         } catch {
             await events.record(service, type: "Warning", reason: "ReconcileFailed", message: "\(error)")
-            var status = service.status ?? LLMServiceStatus()
-            status.conditions = StatusBuilder.setting(status.conditions, Condition(
-                type: "Degraded", status: "True", reason: "ReconcileFailed", message: "\(error)"))
-            try? await writeStatus(service, status)
+            try? await writeStatus(service) { base in
+                var status = base ?? LLMServiceStatus()
+                status.conditions = StatusBuilder.setting(status.conditions, Condition(
+                    type: "Degraded", status: "True", reason: "ReconcileFailed", message: "\(error)"))
+                return status
+            }
             throw error
         }
     }
@@ -62,6 +64,12 @@ public struct Reconciler: Sendable {
     @discardableResult
     func apply<T: KubeResource>(_ object: T, owner: LLMService) async throws -> T {
         let before = try await client.getIfPresent(T.self, name: object.metadata.name ?? "", namespace: object.metadata.namespace)
+        return try await apply(object, owner: owner, existing: before)
+    }
+
+    /// `apply` when the live object (`existing`, nil when absent) has just been read.
+    @discardableResult
+    func apply<T: KubeResource>(_ object: T, owner: LLMService, existing before: T?) async throws -> T {
         let after = try await client.apply(object)
         let kind = T.resource.kind
         if before == nil {
@@ -90,22 +98,17 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// Writes the status when it changed, reading the object afresh on a 409 Conflict.
-    func writeStatus(_ service: LLMService, _ status: LLMServiceStatus) async throws {
-        guard service.status != status else { return }
+    /// Writes the status that `make` computes from the stored one, when it changed; on a 409
+    /// Conflict it reads the object again and recomputes, so fields written meanwhile by others (the
+    /// autoscaler's load level and scale reasons) and condition transition times are kept.
+    func writeStatus(_ service: LLMService, _ make: (LLMServiceStatus?) -> LLMServiceStatus) async throws {
+        // The caller read `service` just now: no write (and no read) when nothing changed.
+        guard make(service.status) != service.status else { return }
         try await client.retryOnConflict {
             var fresh = try await client.get(LLMService.self, name: service.metadata.name ?? "", namespace: service.metadata.namespace)
-            var s = status
-            s.conditions = StatusBuilder.keepingTransitionTimes(fresh.status?.conditions, s.conditions)
-            // The autoscaler owns the load level and the scale reasons: keep its latest.
-            if let level = fresh.status?.loadLevel { s.loadLevel = level }
-            for i in (s.pools ?? []).indices {
-                if let reason = fresh.status?.pools?.first(where: { $0.name == s.pools?[i].name })?.lastScaleReason {
-                    s.pools?[i].lastScaleReason = reason
-                }
-            }
-            guard fresh.status != s else { return }
-            fresh.status = s
+            let status = make(fresh.status)
+            guard status != fresh.status else { return }
+            fresh.status = status
             _ = try await client.updateStatus(fresh)
         }
     }

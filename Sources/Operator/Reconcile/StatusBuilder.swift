@@ -6,11 +6,13 @@ import KubernetesClient
 struct StatusBuilder {
     let status: LLMServiceStatus
 
-    init(service: LLMService, pools: [(PoolSpec, Deployment)], gateway: Deployment) {
-        var s = service.status ?? LLMServiceStatus()
+    /// - Parameter base: the stored status; what the reconciler does not compute (the autoscaler's
+    ///   fields, condition transition times) is kept from it.
+    init(service: LLMService, base: LLMServiceStatus?, pools: [(PoolSpec, Deployment)], gateway: Deployment) {
+        var s = base ?? LLMServiceStatus()
         s.observedGeneration = service.metadata.generation
         s.pools = pools.map { pool, d in
-            let old = service.status?.pools?.first { $0.name == pool.name }
+            let old = base?.pools?.first { $0.name == pool.name }
             return PoolStatus(name: pool.name, tensorParallel: pool.tp, desiredReplicas: d.spec?.replicas ?? 0,
                               readyReplicas: d.status?.readyReplicas ?? 0, lastScaleReason: old?.lastScaleReason)
         }
@@ -66,14 +68,4 @@ struct StatusBuilder {
         return list
     }
 
-    /// Keeps the stored transition times of conditions whose status did not change.
-    static func keepingTransitionTimes(_ stored: [Condition]?, _ new: [Condition]?) -> [Condition]? {
-        guard var new else { return nil }
-        for i in new.indices {
-            if let old = stored?.first(where: { $0.type == new[i].type }), old.status == new[i].status {
-                new[i].lastTransitionTime = old.lastTransitionTime
-            }
-        }
-        return new
-    }
 }

@@ -62,7 +62,8 @@ def test_chart_installs_and_its_operator_rbac_suffices(tmp_path):
         # No kubelet runs the operator pods: run the binary with the pods' identity instead.
         kc = tmp_path / "sa-kubeconfig"
         service_account_kubeconfig(ns, "demo-operator", kc)
-        op = subprocess.Popen([BINARY, "operator", "--kubeconfig", str(kc), "--lease-name", "demo-operator",
+        # Only the release's namespace: other tests' LLMServices on the shared apiserver stay out of it.
+        op = subprocess.Popen([BINARY, "operator", "--kubeconfig", str(kc), "--namespace", ns, "--lease-name", "demo-operator",
                                "--gateway-cluster-role", "demo-gateway", "--health-port", "0"],
                               stdout=open(os.path.join(ROOT, ".build", "e2e-operator-helm.log"), "w"), stderr=subprocess.STDOUT)
         eventually("operator with the chart's RBAC reconciles the sample", lambda: sorted(

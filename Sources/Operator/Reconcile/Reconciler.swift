@@ -36,7 +36,7 @@ public struct Reconciler: Sendable {
             }
             let desired = DesiredState(service: service, replicas: replicas, gatewayClusterRole: gatewayClusterRole)
             try await apply(desired.gatewayServiceAccount, owner: service)
-            try await apply(desired.gatewayRoleBinding, owner: service)
+            try await applyRoleBinding(desired.gatewayRoleBinding, owner: service)
             try await apply(desired.gatewayConfigMap, owner: service)
             var applied: [Deployment] = []
             for (pool, (d, s)) in zip(service.spec.pools, zip(desired.engineDeployments, desired.engineServices)) {
@@ -80,6 +80,18 @@ public struct Reconciler: Sendable {
             await events.record(owner, reason: "Updated", message: "updated \(kind) \(object.metadata.name ?? "") (generation \(g1))")
         }
         return after
+    }
+
+    /// A RoleBinding's roleRef cannot change: one bound to another role (the operator was started
+    /// with another --gateway-cluster-role) is deleted and made again.
+    func applyRoleBinding(_ binding: RoleBinding, owner: LLMService) async throws {
+        var existing = try await client.getIfPresent(RoleBinding.self, name: binding.metadata.name ?? "",
+                                                     namespace: binding.metadata.namespace)
+        if let current = existing, current.roleRef != binding.roleRef {
+            try await client.delete(RoleBinding.self, name: binding.metadata.name ?? "", namespace: binding.metadata.namespace)
+            existing = nil
+        }
+        try await apply(binding, owner: owner, existing: existing)
     }
 
     /// Deletes engine Deployments and Services of pools no longer in the spec.

@@ -60,7 +60,7 @@ public struct OperatorCommand: AsyncParsableCommand {
         o.resyncInterval = .seconds(resync)
         o.gatewayClusterRole = gatewayClusterRole
         do {
-            try await naming(host: healthHost, port: healthPort) {
+            try await naming(host: healthHost, port: healthPort, flag: "--health-port") {
                 try await OperatorMain.run(o, logger: logger)
             }
         } catch let e as KubeConfigError {

@@ -12,5 +12,6 @@ export SCALELLM_TEST_KUBECONFIG=${KUBE_ENV_DIR:-/tmp/scalellm-kube-env}/kubeconf
 # One release build of the binary and the tests (swift test alone would rebuild with other flags).
 swift build -c release --build-tests
 .build/release/scalellm model pull
+.build/release/scalellm model pull gemma3-270m
 swift test -c release --skip-build
 python3 -m pytest -q Tests/e2e

@@ -47,6 +47,11 @@ static inline size_t kv_row(const ck_attn_segment *s, int p) {
     return (size_t)s->blocks[p / s->block_size] * s->block_size + (size_t)(p % s->block_size);
 }
 
+// First key position a query at `pos` sees (sliding window or the whole prefix).
+static inline int first_key(const ck_attn_segment *s, int pos) {
+    return s->window > 0 && pos - s->window + 1 > 0 ? pos - s->window + 1 : 0;
+}
+
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nheads;
@@ -67,20 +72,21 @@ static void ck_attn_task(void *raw, int task, int thread) {
 #endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
-    for (int p = 0; p <= pos; p++) {
+    int p0 = first_key(seg, pos);
+    for (int p = p0; p <= pos; p++) {
         const float *k = seg->k + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
         float s = dot(q, k, hd) * scale;
         scores[p] = s;
         if (s > maxs) maxs = s;
     }
     float sum = 0;
-    for (int p = 0; p <= pos; p++) {
+    for (int p = p0; p <= pos; p++) {
         scores[p] = expf(scores[p] - maxs);
         sum += scores[p];
     }
     float inv = 1.0f / sum;
     for (int i = 0; i < hd; i++) o[i] = 0;
-    for (int p = 0; p <= pos; p++) {
+    for (int p = p0; p <= pos; p++) {
         const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
         axpy(o, scores[p] * inv, v, hd);
     }
@@ -99,7 +105,8 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     while (tok >= seg->tok_offset + seg->ntok) seg++;
     int hd = j->head_dim, group = j->nheads / j->nkv;
     int pos = seg->pos0 + (tok - seg->tok_offset);
-    int n = pos + 1;
+    int p0 = first_key(seg, pos);
+    int n = pos + 1 - p0;
     float scale = 1.0f / sqrtf((float)hd);
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)CK_ATTN_G * n);
     for (int g0 = 0; g0 < group; g0 += CK_ATTN_G) {
@@ -109,7 +116,7 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
         float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
         float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
         for (int p = 0; p < n; p++) {
-            const float *k = seg->k + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
+            const float *k = seg->k + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd;
             __m256 acc[CK_ATTN_G];
             for (int g = 0; g < CK_ATTN_G; g++) acc[g] = _mm256_setzero_ps();
             for (int i = 0; i < hd; i += 8) {
@@ -134,7 +141,7 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
             for (int g = 0; g < CK_ATTN_G; g++)
                 for (int i = 0; i < 4; i++) acc[g][i] = _mm256_setzero_ps();
             for (int p = 0; p < n; p++) {
-                const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd + d;
+                const float *v = seg->v + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd + d;
                 __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
                 __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
                 for (int g = 0; g < CK_ATTN_G; g++) {
@@ -175,6 +182,6 @@ void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *se
 
 void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, int head_dim,
                   const float *kcache, const float *vcache, int kv_stride, int pos0, float *out) {
-    ck_attn_segment seg = { .k = kcache, .v = vcache, .pos0 = pos0, .ntok = ntok, .tok_offset = 0, .blocks = NULL, .block_size = 0 };
+    ck_attn_segment seg = { .k = kcache, .v = vcache, .pos0 = pos0, .ntok = ntok, .tok_offset = 0, .blocks = NULL, .block_size = 0, .window = 0 };
     ck_attention_batch(pool, q, &seg, 1, nheads, nkv, head_dim, kv_stride, out);
 }

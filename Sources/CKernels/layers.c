@@ -1,4 +1,5 @@
-// Element-wise layer pieces: RMSNorm, rotary embedding, SwiGLU, residual add.
+// Element-wise layer pieces: RMSNorm, rotary embedding (adjacent and NEOX pairs), SwiGLU, GeGLU,
+// scaling, residual add.
 #include "ckernels.h"
 
 #include <math.h>
@@ -40,6 +41,34 @@ void ck_rope(float *x, int ntok, int nheads, int head_dim, const float *table, i
             }
         }
     }
+}
+
+void ck_rope_neox(float *x, int ntok, int nheads, int head_dim, const float *table, int ld) {
+    int half = head_dim / 2;
+    for (int t = 0; t < ntok; t++) {
+        const float *cs = table + (size_t)t * half * 2;
+        for (int h = 0; h < nheads; h++) {
+            float *v = x + (size_t)t * ld + (size_t)h * head_dim;
+            for (int i = 0; i < half; i++) {
+                float c = cs[2 * i], s = cs[2 * i + 1];
+                float a = v[i], b = v[i + half];
+                v[i] = a * c - b * s;
+                v[i + half] = a * s + b * c;
+            }
+        }
+    }
+}
+
+void ck_geglu(float *gate, const float *up, int64_t n) {
+    const float k = 0.7978845608028654f; // sqrt(2 / pi)
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = 0.5f * g * (1.0f + tanhf(k * g * (1.0f + 0.044715f * g * g))) * up[i];
+    }
+}
+
+void ck_scale(float *x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
 
 void ck_swiglu(float *gate, const float *up, int64_t n) {

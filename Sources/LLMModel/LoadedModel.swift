@@ -26,7 +26,8 @@ public final class LoadedModel: Sendable {
             throw .badMetadata(key: "tokenizer.ggml.tokens",
                                reason: "\(tokenizer.vocabularySize) tokens but the model has \(model.config.vocabularySize) outputs")
         }
-        chatTemplate = ChatTemplate(jinjaSource: gguf.metadata["tokenizer.chat_template"]?.string)
+        chatTemplate = ChatTemplate(jinjaSource: gguf.metadata["tokenizer.chat_template"]?.string,
+                                    vocabularyHasGemmaTurns: tokenizer.id(of: "<start_of_turn>") != nil)
         let file = path.split(separator: "/").last.map(String.init) ?? path
         name = file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
     }

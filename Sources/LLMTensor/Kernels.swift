@@ -60,6 +60,25 @@ public enum Kernels {
         ck_rope(x, Int32(tokens), Int32(heads), Int32(headDim), table, Int32(stride))
     }
 
+    /// Rotary embedding on split halves (x[i], x[i + headDim/2]): the NEOX layout (Gemma).
+    @inline(__always)
+    public static func ropeNeox(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int,
+                                table: UnsafePointer<Float>, stride: Int) {
+        ck_rope_neox(x, Int32(tokens), Int32(heads), Int32(headDim), table, Int32(stride))
+    }
+
+    /// gate = gelu_tanh(gate) * up (GeGLU).
+    @inline(__always)
+    public static func geglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        ck_geglu(gate, up, Int64(count))
+    }
+
+    /// x *= factor
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        ck_scale(x, factor, Int64(count))
+    }
+
     @inline(__always)
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         ck_swiglu(gate, up, Int64(count))

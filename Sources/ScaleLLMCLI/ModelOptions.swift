@@ -5,7 +5,7 @@ import LLMTensor
 
 /// Options shared by every command that loads a model.
 public struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "GGUF model file (default: the bundled SmolLM2-135M-Instruct, pulled on first use).")
+    @Option(name: .long, help: "GGUF model file, or a name from `scalellm model list` (pulled on first use; default: smollm2-135m).")
     public var model: String?
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
@@ -43,10 +43,10 @@ public struct ModelOptions: ParsableArguments {
         Kernels.int8MaxTokens = decodeActivations == "q8" ? 16 : 0
     }
 
-    /// The model path: --model, or the default model (pulled into the store when missing).
+    /// The model path: --model (a file, or a catalog name pulled into the store when missing), or
+    /// the default model.
     public func resolvePath() throws -> String {
-        if let model { return model }
-        return try ModelStore().pull(log: { line in printError(line) })
+        try ModelStore().resolve(model, log: { line in printError(line) })
     }
 
     /// Loads the model, turning load errors into a message that names the problem.

@@ -16,7 +16,7 @@ public struct UpCommand: AsyncParsableCommand {
     @Option(help: "Engine replicas to start.") public var replicas: Int = 1
     @Option(help: "Gateway port.") public var port: Int = 8080
     @Option(help: "Gateway address.") public var host: String = "127.0.0.1"
-    @Option(help: "GGUF model file (default: the bundled SmolLM2-135M-Instruct, pulled on first use).") public var model: String?
+    @Option(help: "GGUF model file, or a name from `scalellm model list` (pulled on first use; default: smollm2-135m).") public var model: String?
     @Option(help: "Compute threads per engine (default: the cores shared out among the replicas).") public var threads: Int?
     @Option(help: "Gateway YAML configuration (its backends are added to the started engines).") public var config: String?
     @Flag(help: "Scale the engines with load (the operator's autoscaler, driving local processes).") public var autoscale = false
@@ -70,7 +70,7 @@ public struct UpCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let logger = Logger(label: "scalellm.up")
-        let modelPath = try model ?? ModelStore().pull(log: { printError($0) })
+        let modelPath = try ModelStore().resolve(model, log: { printError($0) })
         // Fail here, not in a restart loop of engines, when the file is not a readable GGUF.
         do { _ = try GGUFFile(path: modelPath) } catch { throw ValidationError("cannot load model '\(modelPath)': \(error)") }
         let initial = autoscale ? minReplicas : replicas

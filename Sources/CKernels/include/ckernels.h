@@ -115,8 +115,15 @@ void ck_rope_table(float *table, int ntok, int head_dim, int pos0, float theta_b
 /// Rotary embedding on adjacent pairs (x[2i], x[2i+1]) of each of `nheads` heads of each token
 /// (row stride `ld` floats), using a table from ck_rope_table.
 void ck_rope(float *x, int ntok, int nheads, int head_dim, const float *table, int ld);
+/// Rotary embedding on split halves (x[i], x[i + head_dim/2]) — the "NEOX" layout of GPT-NeoX,
+/// Gemma, Qwen — with the same table and strides as ck_rope.
+void ck_rope_neox(float *x, int ntok, int nheads, int head_dim, const float *table, int ld);
 /// gate[i] = silu(gate[i]) * up[i]
 void ck_swiglu(float *gate, const float *up, int64_t n);
+/// gate[i] = gelu(gate[i]) * up[i], GELU in its tanh approximation (GeGLU).
+void ck_geglu(float *gate, const float *up, int64_t n);
+/// x[i] *= s
+void ck_scale(float *x, float s, int64_t n);
 /// y[i] += x[i]
 void ck_add(float *y, const float *x, int64_t n);
 
@@ -131,6 +138,8 @@ void ck_attention(ck_pool *pool, const float *q, int ntok, int nheads, int nkv, 
 /// `tok_offset` of q/out and sit at positions pos0..pos0+ntok-1 of its own KV cache. With a block
 /// table (`blocks` non-NULL), position p lives in block blocks[p / block_size], slot
 /// p % block_size, and k/v point at the start of the layer's block storage (paged KV cache).
+/// With `window` > 0 a query at position p attends only to positions p - window + 1 ... p
+/// (sliding-window attention); 0 attends to every earlier position.
 typedef struct {
     const float *k;
     const float *v;
@@ -139,6 +148,7 @@ typedef struct {
     int tok_offset;
     const int32_t *blocks;
     int block_size;
+    int window;
 } ck_attn_segment;
 
 /// Causal attention for several sequences in one parallel region (continuous batching).

@@ -121,12 +121,17 @@ public final class RunState: @unchecked Sendable {
     let lastRows: UnsafeMutablePointer<Float>
     let attentionSegments: UnsafeMutablePointer<ck_attn_segment>
     public let vocabularySize: Int
+    /// A second rotary table (after the first's maxTokens rows) for layers with their own base
+    /// frequency (Gemma's sliding-window layers).
+    var localRopeTable: UnsafeMutablePointer<Float> { ropeTable + maxTokens * headDim }
+    let headDim: Int
 
     public init(config: ModelConfig, maxTokens: Int, maxSequences: Int = 1) {
         self.maxTokens = max(1, maxTokens)
         self.maxSequences = max(1, maxSequences)
         let n = self.maxTokens
         vocabularySize = config.vocabularySize
+        headDim = config.headDim
         let qWidth = config.heads * config.headDim
         x = .allocate(capacity: n * config.width)
         xb = .allocate(capacity: n * max(config.width, qWidth))
@@ -136,7 +141,7 @@ public final class RunState: @unchecked Sendable {
         values = .allocate(capacity: n * config.kvWidth)
         hidden = .allocate(capacity: n * config.feedForward)
         hidden2 = .allocate(capacity: n * config.feedForward)
-        ropeTable = .allocate(capacity: n * config.headDim)
+        ropeTable = .allocate(capacity: 2 * n * config.headDim)
         lastRows = .allocate(capacity: self.maxSequences * config.width * 2)
         attentionSegments = .allocate(capacity: self.maxSequences)
         logits = .allocate(capacity: self.maxSequences * config.vocabularySize)

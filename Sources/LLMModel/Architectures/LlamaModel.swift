@@ -69,7 +69,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                               position: seg.position, base: c.ropeBase)
             s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
                                                      tok_offset: Int32(offset), blocks: UnsafePointer(seg.cache.blocks),
-                                                     block_size: Int32(seg.cache.storage.blockSize))
+                                                     block_size: Int32(seg.cache.storage.blockSize), window: 0)
             offset += seg.count
         }
 

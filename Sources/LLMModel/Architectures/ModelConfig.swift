@@ -12,6 +12,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeBase: Float
     public var vocabularySize: Int
     public var contextLength: Int
+    /// Positions a sliding-window layer attends to (`{arch}.attention.sliding_window`; 0: none).
+    public var slidingWindow: Int
 
     public var kvWidth: Int { kvHeads * headDim }
 
@@ -28,6 +30,7 @@ public struct ModelConfig: Sendable, Equatable {
         normEpsilon = try gguf.float("\(arch).attention.layer_norm_rms_epsilon")
         ropeBase = gguf.metadata["\(arch).rope.freq_base"]?.double.map(Float.init) ?? 10000
         contextLength = gguf.metadata["\(arch).context_length"]?.int ?? 2048
+        slidingWindow = gguf.metadata["\(arch).attention.sliding_window"]?.int ?? 0
         vocabularySize = gguf.metadata["\(arch).vocab_size"]?.int
             ?? gguf.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0
 
@@ -42,5 +45,9 @@ public struct ModelConfig: Sendable, Equatable {
         try check(feedForward > 0, "feed_forward_length", "must be positive")
         try check(vocabularySize > 0, "vocab_size", "must be positive")
         try check(contextLength > 0, "context_length", "must be positive")
+        try check(slidingWindow >= 0, "attention.sliding_window", "must not be negative")
+        if let v = gguf.metadata["\(arch).attention.value_length"]?.int {
+            try check(v == headDim, "attention.value_length", "must equal attention.key_length (\(headDim))")
+        }
     }
 }

@@ -5,6 +5,7 @@ public enum ModelRegistry {
     /// Supported architectures.
     public static let architectures: [String: Constructor] = [
         "llama": { (f: GGUFFile) throws(ModelError) -> any LanguageModel in try LlamaModel(gguf: f) },
+        "gemma3": { (f: GGUFFile) throws(ModelError) -> any LanguageModel in try Gemma3Model(gguf: f) },
     ]
 
     /// Builds the model for a parsed file, or throws unsupportedArchitecture.

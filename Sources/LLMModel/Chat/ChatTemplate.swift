@@ -12,10 +12,12 @@ public struct ChatMessage: Sendable, Equatable {
 ///
 /// Templates are recognised by family from `tokenizer.chat_template` rather than executed as
 /// Jinja: ChatML (`<|im_start|>role\n…<|im_end|>\n`, used by SmolLM, Qwen and many others), with
-/// the default system prompt that the template inserts when the chat has none, and Llama 3
-/// headers. A file without a template gets ChatML, as llama.cpp does.
+/// the default system prompt that the template inserts when the chat has none, Llama 3 headers, and
+/// Gemma turns (`<start_of_turn>user\n…<end_of_turn>\n`, the assistant called `model`, a system
+/// message folded into the first user turn). A file without a template gets Gemma's when its
+/// vocabulary has `<start_of_turn>`, ChatML otherwise, as llama.cpp does.
 public struct ChatTemplate: Sendable, Equatable {
-    public enum Family: String, Sendable { case chatML, llama3 }
+    public enum Family: String, Sendable { case chatML, llama3, gemma }
 
     public let family: Family
     /// System prompt the template adds when the first message is not a system message.
@@ -27,9 +29,13 @@ public struct ChatTemplate: Sendable, Equatable {
     }
 
     /// The template for a GGUF `tokenizer.chat_template` source (nil: no template in the file).
-    public init(jinjaSource: String?) {
+    public init(jinjaSource: String?, vocabularyHasGemmaTurns: Bool = false) {
         guard let source = jinjaSource else {
-            self.init(family: .chatML)
+            self.init(family: vocabularyHasGemmaTurns ? .gemma : .chatML)
+            return
+        }
+        if source.contains("<start_of_turn>") {
+            self.init(family: .gemma)
             return
         }
         if source.contains("<|start_header_id|>") {
@@ -56,6 +62,21 @@ public struct ChatTemplate: Sendable, Equatable {
                 out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingWhitespace())<|eot_id|>"
             }
             if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+        case .gemma:
+            // The beginning-of-sequence token comes from the tokenizer (add_bos_token).
+            var turns = messages[...]
+            var systemPrefix = ""
+            if let first = turns.first, first.role == "system" {
+                systemPrefix = first.content.trimmingWhitespace() + "\n\n"
+                turns = turns.dropFirst()
+            }
+            for (i, m) in turns.enumerated() {
+                let role = m.role == "assistant" ? "model" : m.role
+                let prefix = i == 0 ? systemPrefix : ""
+                out += "<start_of_turn>\(role)\n\(prefix)\(m.content.trimmingWhitespace())<end_of_turn>\n"
+            }
+            if turns.isEmpty && !systemPrefix.isEmpty { out += "<start_of_turn>user\n\(systemPrefix)<end_of_turn>\n" }
+            if addGenerationPrompt { out += "<start_of_turn>model\n" }
         }
         return out
     }

@@ -1,6 +1,14 @@
-/// Byte-level BPE tokenizer built from a GGUF file's `tokenizer.ggml.*` metadata.
+/// Tokenizer built from a GGUF file's `tokenizer.ggml.*` metadata: byte-level BPE over merges
+/// (`gpt2`: GPT-2, Llama 3, SmolLM, Qwen) or SentencePiece-style BPE over scores (`llama`: Gemma,
+/// Llama 2, Mistral).
 public final class Tokenizer: Sendable {
-    /// Token strings in the byte-level alphabet (specials as written).
+    /// How plain text (between special tokens) becomes tokens.
+    enum Model: Sendable {
+        case byteLevelBPE
+        case sentencePiece(SentencePieceModel)
+    }
+
+    /// Token strings as the vocabulary writes them (byte-level alphabet or "▁" for spaces).
     public let tokens: [String]
     /// ggml token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
     public let tokenTypes: [Int]
@@ -11,17 +19,33 @@ public final class Tokenizer: Sendable {
     /// Tokens that end generation (EOS, end-of-turn and similar control tokens).
     public let endOfGenerationIDs: Set<Int>
 
+    let model: Model
     let ids: [String: Int]
     let mergeRanks: [String: Int]
-    /// Special tokens matched inside text, longest first.
-    let specials: [(text: [Unicode.Scalar], id: Int)]
+    /// Special tokens matched inside text, by first character, longest first.
+    let specials: [Unicode.Scalar: [(text: [Unicode.Scalar], id: Int)]]
     /// Raw bytes of every token, for decoding.
     let tokenBytes: [[UInt8]]
 
     public var vocabularySize: Int { tokens.count }
 
-    public init(tokens: [String], tokenTypes: [Int], merges: [String], preTokenizer: PreTokenizer,
-                bosID: Int?, eosID: Int?, addBOS: Bool, extraEndIDs: [Int] = []) {
+    /// A byte-level BPE tokenizer (GGUF `gpt2`).
+    public convenience init(tokens: [String], tokenTypes: [Int], merges: [String], preTokenizer: PreTokenizer,
+                            bosID: Int?, eosID: Int?, addBOS: Bool, extraEndIDs: [Int] = []) {
+        self.init(tokens: tokens, tokenTypes: tokenTypes, merges: merges, preTokenizer: preTokenizer, scores: nil,
+                  bosID: bosID, eosID: eosID, unknownID: nil, addBOS: addBOS, addSpacePrefix: false, extraEndIDs: extraEndIDs)
+    }
+
+    /// A SentencePiece-style tokenizer over token scores (GGUF `llama`).
+    public convenience init(tokens: [String], tokenTypes: [Int], scores: [Float], bosID: Int?, eosID: Int?,
+                            unknownID: Int?, addBOS: Bool, addSpacePrefix: Bool, extraEndIDs: [Int] = []) {
+        self.init(tokens: tokens, tokenTypes: tokenTypes, merges: [], preTokenizer: .gpt2, scores: scores,
+                  bosID: bosID, eosID: eosID, unknownID: unknownID, addBOS: addBOS, addSpacePrefix: addSpacePrefix,
+                  extraEndIDs: extraEndIDs)
+    }
+
+    private init(tokens: [String], tokenTypes: [Int], merges: [String], preTokenizer: PreTokenizer, scores: [Float]?,
+                 bosID: Int?, eosID: Int?, unknownID: Int?, addBOS: Bool, addSpacePrefix: Bool, extraEndIDs: [Int]) {
         self.tokens = tokens
         self.tokenTypes = tokenTypes.count == tokens.count ? tokenTypes : Array(repeating: 1, count: tokens.count)
         self.preTokenizer = preTokenizer
@@ -32,25 +56,34 @@ public final class Tokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = i }
         self.ids = ids
+        if let scores {
+            model = .sentencePiece(SentencePieceModel(tokens: tokens, scores: scores, ids: ids, unknownID: unknownID,
+                                                      addSpacePrefix: addSpacePrefix))
+        } else {
+            model = .byteLevelBPE
+        }
         var ranks: [String: Int] = [:]
         ranks.reserveCapacity(merges.count)
         for (i, m) in merges.enumerated() where ranks[m] == nil { ranks[m] = i }
         mergeRanks = ranks
-        var specials: [([Unicode.Scalar], Int)] = []
+        var specials: [Unicode.Scalar: [([Unicode.Scalar], Int)]] = [:]
         var bytes: [[UInt8]] = []
         bytes.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() {
             let type = self.tokenTypes[i]
             if type == 3 || type == 4 {
-                specials.append((Array(t.unicodeScalars), i))
+                let text = Array(t.unicodeScalars)
+                if let first = text.first { specials[first, default: []].append((text, i)) }
                 bytes.append(Array(t.utf8))
+            } else if scores != nil {
+                bytes.append(Self.sentencePieceBytes(t, isByte: type == 6))
             } else {
                 var b: [UInt8] = []
                 ByteLevel.decode(t, into: &b)
                 bytes.append(b)
             }
         }
-        self.specials = specials.filter { !$0.0.isEmpty }.sorted { $0.0.count > $1.0.count }
+        self.specials = specials.mapValues { $0.sorted { $0.0.count > $1.0.count } }
         tokenBytes = bytes
         var ends = Set(extraEndIDs)
         if let eosID { ends.insert(eosID) }
@@ -62,15 +95,21 @@ public final class Tokenizer: Sendable {
         endOfGenerationIDs = ends
     }
 
-    /// Builds the tokenizer from GGUF metadata; only the `gpt2` (byte-level BPE) model is supported.
+    /// Builds the tokenizer from GGUF metadata: the `gpt2` (byte-level BPE) and `llama`
+    /// (SentencePiece) models are supported.
     public convenience init(gguf: GGUFFile) throws(ModelError) {
         let model = try gguf.string("tokenizer.ggml.model")
-        guard model == "gpt2" else {
-            throw .badMetadata(key: "tokenizer.ggml.model", reason: "tokenizer '\(model)' is not supported (supported: gpt2 byte-level BPE)")
+        guard model == "gpt2" || model == "llama" else {
+            throw .badMetadata(key: "tokenizer.ggml.model",
+                               reason: "tokenizer '\(model)' is not supported (supported: gpt2 byte-level BPE, llama SentencePiece)")
         }
         let tokens = try gguf.strings("tokenizer.ggml.tokens")
-        let merges = try gguf.strings("tokenizer.ggml.merges")
         let types = gguf.metadata["tokenizer.ggml.token_type"]?.array?.compactMap(\.int) ?? []
+        if model == "llama" {
+            try self.init(sentencePiece: gguf, tokens: tokens, types: types)
+            return
+        }
+        let merges = try gguf.strings("tokenizer.ggml.merges")
         let preName = gguf.metadata["tokenizer.ggml.pre"]?.string ?? "default"
         guard let pre = PreTokenizer(ggmlName: preName) else {
             throw .badMetadata(key: "tokenizer.ggml.pre", reason: "pre-tokenizer '\(preName)' is not supported (supported: gpt2, smollm)")
@@ -88,8 +127,49 @@ public final class Tokenizer: Sendable {
                   addBOS: addBOS, extraEndIDs: eot.map { [$0] } ?? [])
     }
 
+    private convenience init(sentencePiece gguf: GGUFFile, tokens: [String], types: [Int]) throws(ModelError) {
+        guard let scoreValues = gguf.metadata["tokenizer.ggml.scores"]?.array else {
+            throw .badMetadata(key: "tokenizer.ggml.scores", reason: "missing (a SentencePiece vocabulary needs token scores)")
+        }
+        let scores = scoreValues.map { Float($0.double ?? 0) }
+        guard scores.count == tokens.count else {
+            throw .badMetadata(key: "tokenizer.ggml.scores", reason: "\(scores.count) scores for \(tokens.count) tokens")
+        }
+        let ids = try Self.specialIDs(gguf, count: tokens.count)
+        self.init(tokens: tokens, tokenTypes: types, scores: scores, bosID: ids.bos, eosID: ids.eos, unknownID: ids.unknown,
+                  addBOS: gguf.metadata["tokenizer.ggml.add_bos_token"]?.bool ?? true,
+                  addSpacePrefix: gguf.metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true,
+                  extraEndIDs: ids.eot.map { [$0] } ?? [])
+    }
+
+    private static func specialIDs(_ gguf: GGUFFile, count: Int) throws(ModelError) -> (bos: Int?, eos: Int?, eot: Int?, unknown: Int?) {
+        let m = gguf.metadata
+        let found = [("bos", m["tokenizer.ggml.bos_token_id"]?.int), ("eos", m["tokenizer.ggml.eos_token_id"]?.int),
+                     ("eot", m["tokenizer.ggml.eot_token_id"]?.int), ("unknown", m["tokenizer.ggml.unknown_token_id"]?.int)]
+        for (key, id) in found {
+            if let id, !(0..<count).contains(id) {
+                throw .badMetadata(key: "tokenizer.ggml.\(key)_token_id", reason: "id \(id) outside the vocabulary")
+            }
+        }
+        return (found[0].1, found[1].1, found[2].1, found[3].1)
+    }
+
+    /// Bytes of a SentencePiece token: `<0xXX>` byte tokens are that byte, "▁" is a space.
+    static func sentencePieceBytes(_ token: String, isByte: Bool) -> [UInt8] {
+        if isByte, token.hasPrefix("<0x"), token.hasSuffix(">"), let b = UInt8(token.dropFirst(3).dropLast(), radix: 16) {
+            return [b]
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(token.utf8.count)
+        for s in token.unicodeScalars {
+            if s == "\u{2581}" { out.append(0x20) } else { out += String(s).utf8 }
+        }
+        return out
+    }
+
     /// Token ids of `text`. With `parseSpecial`, control tokens written in the text (e.g.
     /// `<|im_start|>`) become their ids; otherwise they are tokenized as plain text.
+    /// User-defined tokens (e.g. Gemma's runs of newlines) are always matched whole.
     public func encode(_ text: String, addBOS: Bool? = nil, parseSpecial: Bool = true) -> [Int] {
         var out: [Int] = []
         if addBOS ?? self.addBOS, let bosID { out.append(bosID) }
@@ -97,7 +177,7 @@ public final class Tokenizer: Sendable {
         var segmentStart = 0
         var i = 0
         while i < scalars.count {
-            if parseSpecial, let (len, id) = special(at: i, in: scalars) {
+            if let (len, id) = special(at: i, in: scalars, controls: parseSpecial) {
                 if segmentStart < i { encodePlain(scalars[segmentStart..<i], into: &out) }
                 out.append(id)
                 i += len
@@ -131,9 +211,9 @@ public final class Tokenizer: Sendable {
 
     // MARK: internals
 
-    private func special(at i: Int, in scalars: [Unicode.Scalar]) -> (Int, Int)? {
-        let first = scalars[i]
-        for (text, id) in specials where text[0] == first && i + text.count <= scalars.count {
+    private func special(at i: Int, in scalars: [Unicode.Scalar], controls: Bool) -> (Int, Int)? {
+        guard let candidates = specials[scalars[i]] else { return nil }
+        for (text, id) in candidates where i + text.count <= scalars.count && (controls || tokenTypes[id] == 4) {
             var match = true
             for k in 1..<text.count where scalars[i + k] != text[k] { match = false; break }
             if match { return (text.count, id) }
@@ -144,6 +224,10 @@ public final class Tokenizer: Sendable {
     private func encodePlain(_ text: ArraySlice<Unicode.Scalar>, into out: inout [Int]) {
         var s = String.UnicodeScalarView()
         s.append(contentsOf: text)
+        if case .sentencePiece(let spm) = model {
+            spm.encode(Substring(String(s)).unicodeScalars, into: &out)
+            return
+        }
         for piece in preTokenizer.split(String(s)) {
             var raw = String.UnicodeScalarView()
             raw.append(contentsOf: piece)

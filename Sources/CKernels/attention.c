@@ -38,6 +38,7 @@ typedef struct {
     const float *q;
     const ck_attn_segment *segs;
     int nsegs, nheads, nkv, head_dim, kv_stride;
+    int q_head0, group, kv0;  // global index of the first query head, query heads per KV head, first KV head
     float *out;
 } ck_attn_job;
 
@@ -60,7 +61,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
     while (tok >= seg->tok_offset + seg->ntok) seg++;
     int t = tok - seg->tok_offset;
     int hd = j->head_dim;
-    int kvh = h / (j->nheads / j->nkv);
+    int kvh = (j->q_head0 + h) / j->group - j->kv0;
     int pos = seg->pos0 + t;
     const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h * hd;
     float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h * hd;
@@ -103,7 +104,12 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     int kvh = task % j->nkv;
     const ck_attn_segment *seg = j->segs;
     while (tok >= seg->tok_offset + seg->ntok) seg++;
-    int hd = j->head_dim, group = j->nheads / j->nkv;
+    int hd = j->head_dim;
+    // The local query heads that read this KV head.
+    int lo = (j->kv0 + kvh) * j->group - j->q_head0, hi = lo + j->group;
+    if (lo < 0) lo = 0;
+    if (hi > j->nheads) hi = j->nheads;
+    int group = hi - lo;
     int pos = seg->pos0 + (tok - seg->tok_offset);
     int p0 = first_key(seg, pos);
     int n = pos + 1 - p0;
@@ -111,7 +117,7 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)CK_ATTN_G * n);
     for (int g0 = 0; g0 < group; g0 += CK_ATTN_G) {
         int gn = group - g0 < CK_ATTN_G ? group - g0 : CK_ATTN_G;
-        int h0 = kvh * group + g0;
+        int h0 = lo + g0;
         const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
         float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
         float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
@@ -162,16 +168,22 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
 
 void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
                         int nkv, int head_dim, int kv_stride, float *out) {
+    ck_attention_heads(pool, q, segs, nsegs, nheads, nkv, head_dim, kv_stride, out, 0, nkv > 0 ? nheads / nkv : 1);
+}
+
+void ck_attention_heads(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
+                        int nkv, int head_dim, int kv_stride, float *out, int q_head0, int group) {
     if (nsegs <= 0) return;
     ck_attn_job job = {
         .pool = pool, .q = q, .segs = segs, .nsegs = nsegs, .nheads = nheads, .nkv = nkv,
         .head_dim = head_dim, .kv_stride = kv_stride, .out = out,
+        .q_head0 = q_head0, .group = group, .kv0 = q_head0 / group,
     };
     int ntok = segs[nsegs - 1].tok_offset + segs[nsegs - 1].ntok;
 #if defined(__x86_64__)
     // Grouped tasks when there are enough of them to keep every thread busy (batched decode,
     // prompts); a single sequence's step keeps one task per query head for balance.
-    if (head_dim % 32 == 0 && nheads % nkv == 0 && ck_isa_active() == CK_ISA_AVX2 &&
+    if (head_dim % 32 == 0 && ck_isa_active() == CK_ISA_AVX2 &&
         ntok * nkv >= 8 * ck_pool_threads(pool)) {
         ck_pool_run(pool, ck_attn_group_task, &job, ntok * nkv);
         return;

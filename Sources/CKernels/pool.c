@@ -33,6 +33,9 @@ struct ck_pool {
     ck_task_fn fn;
     void *ctx;
     int ntasks;
+    int each;                  // run_each: every thread runs task == its index, once
+    int pinned;                // threads pinned to the CPUs in `cpus`
+    int cpus[CK_MAX_THREADS];
     _Atomic int next_task;
     _Atomic int pending;       // workers still inside the current job
     _Atomic unsigned gen;      // bumped once per job
@@ -53,6 +56,10 @@ static void ck_run_tasks(ck_pool *pool, int thread) {
     ck_task_fn fn = pool->fn;
     void *ctx = pool->ctx;
     int n = pool->ntasks;
+    if (pool->each) {
+        fn(ctx, thread, thread);
+        return;
+    }
     for (;;) {
         int t = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
         if (t >= n) break;
@@ -125,12 +132,54 @@ void ck_pool_destroy(ck_pool *pool) {
 
 int ck_pool_threads(const ck_pool *pool) { return pool ? pool->nthreads : 1; }
 
+static void ck_pool_dispatch(ck_pool *pool, ck_task_fn fn, void *ctx, int ntasks, int each);
+
 void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx, int ntasks) {
     if (ntasks <= 0) return;
     if (!pool || pool->nthreads == 1 || ntasks == 1) {
         for (int t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
+    ck_pool_dispatch(pool, fn, ctx, ntasks, 0);
+}
+
+void ck_pool_run_each(ck_pool *pool, ck_task_fn fn, void *ctx) {
+    if (!pool || pool->nthreads == 1) {
+        fn(ctx, 0, 0);
+        return;
+    }
+    cpu_set_t saved;
+    int restore = 0;
+    if (pool->pinned && sched_getaffinity(0, sizeof saved, &saved) == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(pool->cpus[0], &one);
+        restore = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    ck_pool_dispatch(pool, fn, ctx, pool->nthreads, 1);
+    if (restore) sched_setaffinity(0, sizeof saved, &saved);
+}
+
+int ck_pool_pin(ck_pool *pool) {
+    if (!pool) return 0;
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 0;
+    int n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < pool->nthreads; c++)
+        if (CPU_ISSET(c, &allowed)) pool->cpus[n++] = c;
+    if (n < pool->nthreads) return 0;  // fewer CPUs than threads: pinning would oversubscribe
+    for (int i = 1; i < pool->nthreads; i++) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(pool->cpus[i], &one);
+        if (pthread_setaffinity_np(pool->threads[i], sizeof one, &one) != 0) return 0;
+    }
+    pool->pinned = 1;
+    return 1;
+}
+
+static void ck_pool_dispatch(ck_pool *pool, ck_task_fn fn, void *ctx, int ntasks, int each) {
+    pool->each = each;
     pool->fn = fn;
     pool->ctx = ctx;
     pool->ntasks = ntasks;
@@ -170,4 +219,31 @@ ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks) {
         s->floats = s->ptr ? grown : 0;
     }
     return (ck_block_q8a *)s->ptr;
+}
+
+struct ck_barrier {
+    _Atomic int arrived;
+    _Atomic unsigned gen;
+    int n;
+};
+
+ck_barrier *ck_barrier_create(int n) {
+    ck_barrier *b = calloc(1, sizeof(ck_barrier));
+    if (b) b->n = n < 1 ? 1 : n;
+    return b;
+}
+
+void ck_barrier_destroy(ck_barrier *b) { free(b); }
+
+void ck_barrier_wait(ck_barrier *b) {
+    if (b->n == 1) return;
+    unsigned gen = atomic_load_explicit(&b->gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->gen, 1, memory_order_release);
+        return;
+    }
+    for (int spins = 1; atomic_load_explicit(&b->gen, memory_order_acquire) == gen; spins++) {
+        if ((spins & 255) == 0) sched_yield(); else CK_PAUSE();
+    }
 }

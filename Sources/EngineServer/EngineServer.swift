@@ -83,12 +83,18 @@ struct ModelService: Service {
         let loaded: LoadedModel
         do {
             loaded = try await withCheckedThrowingContinuation { c in
-                Thread.detachNewThread { c.resume(with: Result { try LoadedModel(path: config.modelPath) }) }
+                Thread.detachNewThread {
+                    c.resume(with: Result { try LoadedModel(path: config.modelPath, tensorParallel: config.tensorParallel) })
+                }
             }
         } catch {
             logger.error("cannot load model '\(config.modelPath)': \(error)")
             state.set(.failed("\(error)"))
             throw error
+        }
+        if let tp = loaded.model as? TensorParallelLlama {
+            let mib = tp.workerWeightBytes.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: ", ")
+            logger.info("tensor parallel: \(tp.plan.workers.count) pinned workers, layer weights per worker \(mib) MiB, shared embeddings/output \(String(format: "%.1f", Double(tp.sharedWeightBytes) / 1_048_576)) MiB, heads \(tp.plan.workers.map { "\($0.heads)" }.joined(separator: " "))")
         }
         let engine = Engine(model: loaded, configuration: config.engine)
         let names = config.servedModelNames.isEmpty ? [loaded.name] : config.servedModelNames

@@ -11,14 +11,17 @@ public struct EngineServerConfiguration: Sendable {
     public var engine: EngineConfiguration
     /// Largest request body accepted (413 above).
     public var maxBodyBytes: Int
+    /// Tensor-parallel workers (1: the model is not split).
+    public var tensorParallel: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8000, modelPath: String, servedModelNames: [String] = [],
-                engine: EngineConfiguration = .init(), maxBodyBytes: Int = 4 << 20) {
+                engine: EngineConfiguration = .init(), maxBodyBytes: Int = 4 << 20, tensorParallel: Int = 1) {
         self.host = host
         self.port = port
         self.modelPath = modelPath
         self.servedModelNames = servedModelNames
         self.engine = engine
         self.maxBodyBytes = maxBodyBytes
+        self.tensorParallel = tensorParallel
     }
 }

@@ -24,7 +24,7 @@ public enum Benchmark {
                            repetitions: Int = 3) -> Result {
         let model = loaded.model
         let c = model.config
-        let pool = WorkerPool(threads: threads)
+        let pool = WorkerPool.forModel(required: model.requiredThreads, threads: threads)
         let state = RunState(config: c, maxTokens: chunk)
         let cache = KVCache(config: c, capacity: promptTokens + decodeTokens + 1)
         // A deterministic prompt of ordinary text tokens.

@@ -36,7 +36,7 @@ public enum Perplexity {
         guard tokens.count >= 2 * context else { throw Failure.textTooShort(tokens: tokens.count, needed: 2 * context) }
         var chunks = tokens.count / context
         if maxChunks > 0 { chunks = min(chunks, maxChunks) }
-        let pool = WorkerPool(threads: threads)
+        let pool = WorkerPool.forModel(required: model.requiredThreads, threads: threads)
         // Every position is its own segment over one shared cache: one pass yields every token's logits.
         let state = RunState(config: c, maxTokens: context, maxSequences: context)
         let cache = KVCache(config: c, capacity: context)

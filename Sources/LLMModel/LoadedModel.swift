@@ -13,14 +13,15 @@ public final class LoadedModel: Sendable {
 
     /// Loads `path`; with `quantize`, its F32/F16/BF16 weights are converted to that format first
     /// (weights already quantized stay as they are).
-    public init(path: String, quantize: TensorType? = nil) throws(ModelError) {
+    /// With `tensorParallel` > 1 the model is split among that many workers (TensorParallelLlama).
+    public init(path: String, quantize: TensorType? = nil, tensorParallel: Int = 1) throws(ModelError) {
         self.path = path
         if let quantize {
             gguf = try Self.quantized(path: path, to: quantize)
         } else {
             gguf = try GGUFFile(path: path)
         }
-        model = try ModelRegistry.load(gguf)
+        model = try ModelRegistry.load(gguf, tensorParallel: tensorParallel)
         tokenizer = try Tokenizer(gguf: gguf)
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw .badMetadata(key: "tokenizer.ggml.tokens",

@@ -11,6 +11,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingMetadata(String)
     case badMetadata(key: String, reason: String)
     case unsupportedArchitecture(String)
+    case parallelism(String)
 
     public var description: String {
         switch self {
@@ -24,6 +25,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .missingMetadata(let k): "model file lacks metadata key '\(k)'"
         case .badMetadata(let k, let r): "metadata '\(k)': \(r)"
         case .unsupportedArchitecture(let a): "unsupported model architecture '\(a)'"
+        case .parallelism(let m): "tensor parallelism: \(m)"
         }
     }
 }

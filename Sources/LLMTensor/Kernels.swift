@@ -98,6 +98,16 @@ public enum Kernels {
                      Int32(kvStride), Int32(position), out)
     }
 
+    /// Attention over a contiguous range of query heads starting at global head `firstHead`, with
+    /// `group` query heads per KV head in the whole model (a tensor-parallel worker's share).
+    @inline(__always)
+    public static func attention(_ pool: WorkerPool, q: UnsafePointer<Float>, segments: UnsafePointer<ck_attn_segment>,
+                                 count: Int, heads: Int, kvHeads: Int, headDim: Int, kvStride: Int,
+                                 out: UnsafeMutablePointer<Float>, firstHead: Int, group: Int) {
+        ck_attention_heads(pool.raw, q, segments, Int32(count), Int32(heads), Int32(kvHeads), Int32(headDim),
+                           Int32(kvStride), out, Int32(firstHead), Int32(group))
+    }
+
     /// Matmuls of at most this many tokens (default 16: decode steps of up to 16 sequences)
     /// quantize activations to 8 bits and use integer dot products (llama.cpp's method; faster,
     /// slightly less exact) unless called with `exact`; 0 keeps all math in float.

@@ -14,6 +14,43 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     deinit { ck_pool_destroy(raw) }
+
+    /// Runs `body(worker)` once on every thread of the pool at the same time (the caller is worker
+    /// 0), for tensor-parallel workers that meet at a `Barrier`. Returns when all are done.
+    public func runEach(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            var closure = escaping
+            withUnsafeMutablePointer(to: &closure) { ptr in
+                ck_pool_run_each(raw, { ctx, task, _ in
+                    ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
+                }, ptr)
+            }
+        }
+    }
+
+    /// A pool of `required` threads pinned to their own CPUs (tensor-parallel workers), or of
+    /// `threads` when the model does not need a fixed count.
+    public static func forModel(required: Int?, threads: Int) -> WorkerPool {
+        guard let required else { return WorkerPool(threads: threads) }
+        let pool = WorkerPool(threads: required)
+        pool.pin()
+        return pool
+    }
+
+    /// Pins each thread to its own CPU (see ck_pool_pin); false when there are too few CPUs.
+    @discardableResult
+    public func pin() -> Bool { ck_pool_pin(raw) != 0 }
+}
+
+/// A reusable spinning barrier for a fixed number of threads (tensor-parallel all-reduce steps).
+public final class Barrier: @unchecked Sendable {
+    let raw: OpaquePointer
+
+    public init(parties: Int) { raw = ck_barrier_create(Int32(max(1, parties))) }
+    deinit { ck_barrier_destroy(raw) }
+
+    /// Returns once every party has called it.
+    @inline(__always) public func wait() { ck_barrier_wait(raw) }
 }
 
 /// Instruction sets the kernels can use; the best one the CPU has is picked at run time.

@@ -45,14 +45,20 @@ public struct EngineCommand: AsyncParsableCommand {
         let path = try modelOptions.resolvePath()
         // Fail before binding the port when the file is not a readable GGUF (the full load,
         // weights and tokenizer, runs in the background while /ready says 503).
-        do { _ = try GGUFFile(path: path) } catch { throw ValidationError("cannot load model '\(path)': \(error)") }
+        do {
+            let file = try GGUFFile(path: path)
+            // A degree the model cannot be split into is named before serving.
+            if modelOptions.tensorParallel > 1 { _ = try ModelRegistry.load(file, tensorParallel: modelOptions.tensorParallel) }
+        } catch {
+            throw ValidationError("cannot load model '\(path)': \(error)")
+        }
         let config = EngineServerConfiguration(
             host: host, port: port, modelPath: path, servedModelNames: servedModelName,
             engine: EngineConfiguration(threads: modelOptions.threads, contextLength: contextLength, maxRunning: maxRunning,
                                         prefillChunk: prefillChunk, maxWaiting: maxWaiting,
                                         kvCacheBytes: kvCacheMemory << 20, kvBlockSize: kvBlockSize,
                                         prefixCaching: prefixCaching),
-            maxBodyBytes: maxBodyBytes)
+            maxBodyBytes: maxBodyBytes, tensorParallel: modelOptions.tensorParallel)
         try await naming(host: host, port: port) { try await EngineServer.run(config, logger: logger) }
     }
 }

@@ -17,12 +17,18 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "Quantize F32/F16/BF16 weights at load time: q8_0 or q4_0.")
     public var quantize: String?
 
+    @Option(help: "Split the model among N pinned tensor-parallel workers, one thread each (replaces --threads; Llama-architecture models).")
+    public var tensorParallel: Int = 1
+
     public init() {}
 
     public func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         guard ["q8", "f32"].contains(decodeActivations) else {
             throw ValidationError("--decode-activations must be q8 or f32 (got '\(decodeActivations)')")
+        }
+        guard tensorParallel >= 1 && tensorParallel <= 64 else {
+            throw ValidationError("--tensor-parallel must be between 1 and 64 (got \(tensorParallel))")
         }
         if let quantize, !["q8_0", "q4_0"].contains(quantize.lowercased()) {
             throw ValidationError("--quantize must be q8_0 or q4_0 (got '\(quantize)')")
@@ -54,7 +60,7 @@ public struct ModelOptions: ParsableArguments {
         applyKernelSettings()
         let path = try resolvePath()
         do {
-            return try LoadedModel(path: path, quantize: quantizeType)
+            return try LoadedModel(path: path, quantize: quantizeType, tensorParallel: tensorParallel)
         } catch {
             throw ValidationError("cannot load model '\(path)': \(error)")
         }

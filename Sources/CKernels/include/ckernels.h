@@ -59,8 +59,20 @@ int ck_pool_threads(const ck_pool *pool);
 /// Runs fn(ctx, task, thread) for task in [0, ntasks) across the pool; returns when all are done.
 /// Not reentrant: one caller at a time.
 void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx, int ntasks);
+/// Runs fn(ctx, t, t) exactly once on each thread t of the pool, all at the same time (so they may
+/// wait for each other at a ck_barrier): tensor-parallel workers. The caller is thread 0.
+void ck_pool_run_each(ck_pool *pool, ck_task_fn fn, void *ctx);
+/// Pins thread i to the i-th CPU this process may run on (thread 0, the caller, only during
+/// ck_pool_run_each). Returns 0, pinning nothing, when there are fewer CPUs than threads.
+int ck_pool_pin(ck_pool *pool);
 /// Per-thread scratch of at least `floats` floats (grown on demand, kept between calls).
 float *ck_pool_scratch(ck_pool *pool, int thread, size_t floats);
+
+/// A spinning barrier for `n` threads, reusable.
+typedef struct ck_barrier ck_barrier;
+ck_barrier *ck_barrier_create(int n);
+void ck_barrier_destroy(ck_barrier *b);
+void ck_barrier_wait(ck_barrier *b);
 
 // ---------------------------------------------------------------------------------------------
 // Conversion.
@@ -154,6 +166,12 @@ typedef struct {
 /// Causal attention for several sequences in one parallel region (continuous batching).
 void ck_attention_batch(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
                         int nkv, int head_dim, int kv_stride, float *out);
+/// The same over a contiguous range of a model's query heads (one tensor-parallel worker's share):
+/// q/out hold `nheads` local heads, the first being global head `q_head0`; global head g reads
+/// global KV head g / `group`, and the cache rows (k/v of each segment) start at global KV head
+/// q_head0 / group and hold the `nkv` KV heads the range needs.
+void ck_attention_heads(ck_pool *pool, const float *q, const ck_attn_segment *segs, int nsegs, int nheads,
+                        int nkv, int head_dim, int kv_stride, float *out, int q_head0, int group);
 
 // ---------------------------------------------------------------------------------------------
 // Weight quantization.

@@ -67,7 +67,7 @@ public final class Engine: @unchecked Sendable {
         config.prefillChunk = max(1, config.prefillChunk)
         config.maxRunning = max(1, config.maxRunning)
         self.configuration = config
-        pool = WorkerPool(threads: config.threads)
+        pool = WorkerPool.forModel(required: model.model.requiredThreads, threads: config.threads)
         state = RunState(config: model.model.config, maxTokens: config.prefillChunk + config.maxRunning,
                          maxSequences: config.maxRunning)
         bytesPerPosition = KVBlockStorage.bytesPerPosition(model.model.config)

@@ -72,7 +72,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
         let c = config
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward, hd = c.headDim
-        let exact = segments.contains { $0.count > 1 }
+        let exact = s.exactActivations || segments.contains { $0.count > 1 }
 
         for t in 0..<n {
             Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)

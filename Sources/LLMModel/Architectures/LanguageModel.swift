@@ -11,6 +11,10 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// positions. For the segments that want logits, the logits of their last token are left in
     /// `state.logits`, one row of `vocabularySize` per such segment, in segment order.
     func forward(tokens: UnsafeBufferPointer<Int32>, segments: [BatchSegment], state: RunState, pool: WorkerPool)
+
+    /// Threads the forward pass needs its pool to have exactly (tensor-parallel workers), or nil
+    /// when any pool size works.
+    var requiredThreads: Int? { get }
 }
 
 /// One sequence's part of a batched forward pass.
@@ -30,6 +34,8 @@ public struct BatchSegment: @unchecked Sendable {
 }
 
 extension LanguageModel {
+    public var requiredThreads: Int? { nil }
+
     /// Runs one sequence's `tokens` at positions `position ..< position + tokens.count` and leaves
     /// the logits of the last token in `state.logits`.
     public func forward(tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: RunState, pool: WorkerPool) {
@@ -51,7 +57,7 @@ public final class KVBlockStorage: @unchecked Sendable {
 
     public init(config: ModelConfig, blockSize: Int, blockCount: Int) {
         layers = config.layers
-        kvWidth = config.kvWidth
+        kvWidth = config.kvCacheWidth
         self.blockSize = max(1, blockSize)
         self.blockCount = max(1, blockCount)
         let count = layers * self.blockCount * self.blockSize * kvWidth
@@ -66,7 +72,7 @@ public final class KVBlockStorage: @unchecked Sendable {
 
     /// Bytes one position takes (keys and values of every layer).
     public static func bytesPerPosition(_ config: ModelConfig) -> Int {
-        2 * config.layers * config.kvWidth * MemoryLayout<Float>.size
+        2 * config.layers * config.kvCacheWidth * MemoryLayout<Float>.size
     }
 
     public var byteCount: Int { 2 * layers * blockCount * blockSize * kvWidth * MemoryLayout<Float>.size }
@@ -125,6 +131,12 @@ public final class RunState: @unchecked Sendable {
     /// frequency (Gemma's sliding-window layers).
     var localRopeTable: UnsafeMutablePointer<Float> { ropeTable + maxTokens * headDim }
     let headDim: Int
+    /// Routing and gather/scatter buffers of mixture-of-experts layers (nil for dense models).
+    let moe: MoEScratch?
+    /// Float activations in every matmul, also where 8-bit ones would be used (decode steps).
+    public var exactActivations = false
+    /// Buffers a model keeps per run state (tensor-parallel workers'), made on first use.
+    var attachment: AnyObject?
 
     public init(config: ModelConfig, maxTokens: Int, maxSequences: Int = 1) {
         self.maxTokens = max(1, maxTokens)
@@ -142,6 +154,7 @@ public final class RunState: @unchecked Sendable {
         hidden = .allocate(capacity: n * config.feedForward)
         hidden2 = .allocate(capacity: n * config.feedForward)
         ropeTable = .allocate(capacity: 2 * n * config.headDim)
+        moe = config.expertCount > 0 ? MoEScratch(config: config, maxTokens: n) : nil
         lastRows = .allocate(capacity: self.maxSequences * config.width * 2)
         attentionSegments = .allocate(capacity: self.maxSequences)
         logits = .allocate(capacity: self.maxSequences * config.vocabularySize)

@@ -1,9 +1,10 @@
 import CKernels
 import LLMTensor
 
-/// The Llama architecture (also SmolLM, TinyLlama, Mistral-style dense models): pre-norm blocks of
-/// grouped-query attention with rotary embeddings and a SwiGLU MLP, RMSNorm, optionally tied
-/// output embeddings. The GGUF converter permutes Q/K rows so rotary pairs are adjacent.
+/// The Llama architecture (also SmolLM, TinyLlama, Mistral-style dense models, and Mixtral-style
+/// mixtures of experts): pre-norm blocks of grouped-query attention with rotary embeddings and a
+/// SwiGLU MLP (or experts, see MoEWeights), RMSNorm, optionally tied output embeddings. The GGUF
+/// converter permutes Q/K rows so rotary pairs are adjacent.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public let config: ModelConfig
     let file: GGUFFile
@@ -16,7 +17,13 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let attnNorm: UnsafePointer<Float>
         let wq, wk, wv, wo: WeightMatrix
         let ffnNorm: UnsafePointer<Float>
-        let gate, up, down: WeightMatrix
+        let ffn: FeedForward
+    }
+
+    /// A block's MLP: one SwiGLU, or a mixture of experts.
+    enum FeedForward: @unchecked Sendable {
+        case dense(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix)
+        case experts(MoEWeights)
     }
 
     public init(gguf: GGUFFile) throws(ModelError) {
@@ -41,12 +48,26 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                 wv: try loader.matrix(p + "attn_v.weight", rows: c.kvWidth, cols: c.width),
                 wo: try loader.matrix(p + "attn_output.weight", rows: c.width, cols: qWidth),
                 ffnNorm: try loader.vector(p + "ffn_norm.weight", count: c.width),
-                gate: try loader.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.width),
-                up: try loader.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.width),
-                down: try loader.matrix(p + "ffn_down.weight", rows: c.width, cols: c.feedForward)))
+                ffn: try Self.feedForward(&loader, prefix: p, config: c)))
         }
         self.blocks = blocks
         try loader.rejectUnused()
+    }
+
+    static func feedForward(_ loader: inout WeightLoader, prefix p: String, config c: ModelConfig) throws(ModelError) -> FeedForward {
+        guard c.expertCount > 0 else {
+            return .dense(gate: try loader.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.width),
+                          up: try loader.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.width),
+                          down: try loader.matrix(p + "ffn_down.weight", rows: c.width, cols: c.feedForward))
+        }
+        let e = c.expertCount
+        let router = try loader.matrix(p + "ffn_gate_inp.weight", rows: e, cols: c.width)
+        return .experts(MoEWeights(
+            router: router,
+            gate: try loader.experts(p + "ffn_gate_exps.weight", count: e, rows: c.feedForward, cols: c.width),
+            up: try loader.experts(p + "ffn_up_exps.weight", count: e, rows: c.feedForward, cols: c.width),
+            down: try loader.experts(p + "ffn_down_exps.weight", count: e, rows: c.width, cols: c.feedForward),
+            used: c.expertsUsed))
     }
 
     public func forward(tokens: UnsafeBufferPointer<Int32>, segments: [BatchSegment], state s: RunState, pool: WorkerPool) {
@@ -57,7 +78,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward
         // Prompt chunks are computed in exact float math; decode-only batches may use 8-bit
         // activations (Kernels.int8MaxTokens).
-        let exact = segments.contains { $0.count > 1 }
+        let exact = s.exactActivations || segments.contains { $0.count > 1 }
 
         for t in 0..<n {
             Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
@@ -98,13 +119,21 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exact: exact)
             Kernels.add(s.x, s.xb, count: n * d)
 
-            // SwiGLU MLP
+            // SwiGLU MLP, or experts
             Kernels.rmsNorm(s.x, weight: b.ffnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden, exact: exact)
-            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2, exact: exact)
-            Kernels.swiglu(s.hidden, s.hidden2, count: n * ff)
-            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb, exact: exact)
-            Kernels.add(s.x, s.xb, count: n * d)
+            switch b.ffn {
+            case .dense(let gate, let up, let down):
+                Kernels.matmul(pool, gate, s.xb, tokens: n, s.hidden, exact: exact)
+                Kernels.matmul(pool, up, s.xb, tokens: n, s.hidden2, exact: exact)
+                Kernels.swiglu(s.hidden, s.hidden2, count: n * ff)
+                Kernels.matmul(pool, down, s.hidden, tokens: n, s.xb, exact: exact)
+                Kernels.add(s.x, s.xb, count: n * d)
+            case .experts(let moe):
+                let scratch = s.moe!
+                MixtureOfExperts.forward(pool, moe, experts: 0..<moe.count, x: s.xb, tokens: n, width: d,
+                                         out: scratch.output, scratch: scratch, exact: exact)
+                Kernels.add(s.x, scratch.output, count: n * d)
+            }
         }
 
         // Logits of each wanting segment's last token.

@@ -15,6 +15,14 @@ public struct ModelConfig: Sendable, Equatable {
     /// Positions a sliding-window layer attends to (`{arch}.attention.sliding_window`; 0: none).
     public var slidingWindow: Int
 
+    /// Mixture of experts: experts per layer (`{arch}.expert_count`; 0 for a dense MLP) and how
+    /// many each token uses (`{arch}.expert_used_count`).
+    public var expertCount: Int
+    public var expertsUsed: Int
+    /// Floats per position per layer in the KV cache: kvWidth, or more under tensor parallelism when
+    /// workers keep their own copies of shared KV heads.
+    public var kvCacheWidth: Int
+
     public var kvWidth: Int { kvHeads * headDim }
 
     /// Reads the config of architecture `arch` from GGUF metadata, validating it.
@@ -31,6 +39,8 @@ public struct ModelConfig: Sendable, Equatable {
         ropeBase = gguf.metadata["\(arch).rope.freq_base"]?.double.map(Float.init) ?? 10000
         contextLength = gguf.metadata["\(arch).context_length"]?.int ?? 2048
         slidingWindow = gguf.metadata["\(arch).attention.sliding_window"]?.int ?? 0
+        expertCount = gguf.metadata["\(arch).expert_count"]?.int ?? 0
+        expertsUsed = gguf.metadata["\(arch).expert_used_count"]?.int ?? 0
         vocabularySize = gguf.metadata["\(arch).vocab_size"]?.int
             ?? gguf.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0
 
@@ -46,6 +56,10 @@ public struct ModelConfig: Sendable, Equatable {
         try check(vocabularySize > 0, "vocab_size", "must be positive")
         try check(contextLength > 0, "context_length", "must be positive")
         try check(slidingWindow >= 0, "attention.sliding_window", "must not be negative")
+        try check(expertCount >= 0 && expertCount <= 1024, "expert_count", "must be 0...1024")
+        try check(expertCount == 0 || (expertsUsed >= 1 && expertsUsed <= expertCount), "expert_used_count",
+                  "must be 1...expert_count (\(expertCount))")
+        kvCacheWidth = kvHeads * headDim
         if let v = gguf.metadata["\(arch).attention.value_length"]?.int {
             try check(v == headDim, "attention.value_length", "must equal attention.key_length (\(headDim))")
         }

@@ -16,6 +16,19 @@ struct WeightLoader {
         return WeightMatrix(type: t.type, rows: rows, cols: cols, data: gguf.data(t))
     }
 
+    /// The `count` matrices of a 3-D expert tensor (GGUF dims [cols, rows, count]), each
+    /// `rows` outputs by `cols` inputs.
+    mutating func experts(_ name: String, count: Int, rows: Int, cols: Int) throws(ModelError) -> [WeightMatrix] {
+        let t = try gguf.tensor(name)
+        guard t.dims == [cols, rows, count] else {
+            throw .badTensorShape(tensor: name, expected: [cols, rows, count], found: t.dims)
+        }
+        used.insert(name)
+        let base = gguf.data(t)
+        let m = WeightMatrix(type: t.type, rows: rows, cols: cols, data: base)
+        return (0..<count).map { WeightMatrix(type: t.type, rows: rows, cols: cols, data: base + $0 * rows * m.rowBytes) }
+    }
+
     /// An F32 vector (norm weights).
     mutating func vector(_ name: String, count: Int) throws(ModelError) -> UnsafePointer<Float> {
         let t = try gguf.tensor(name)

@@ -1,0 +1,225 @@
+import CKernels
+import LLMTensor
+
+/// A Llama-architecture model (dense or mixture of experts) run by N tensor-parallel workers, one
+/// per pool thread, pinned: each owns its share of every layer (ShardPlan: query heads with their
+/// KV heads, MLP rows, or whole experts), computes its part of attention and the MLP on its own core,
+/// and the workers sum their partial outputs (an all-reduce at two barriers) after the attention
+/// output projection and after the MLP. Embeddings, norms and the output projection are shared.
+public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
+    public let config: ModelConfig
+    public let plan: ShardPlan
+    /// Weight bytes each worker reads in its layers (its own shard), excluding the shared
+    /// embeddings, norms and output projection (`sharedWeightBytes`).
+    public let workerWeightBytes: [Int]
+    public let sharedWeightBytes: Int
+    let base: LlamaModel
+    let layers: [[LayerShard]]  // [worker][layer]
+    let arena = WeightArena()
+    let barrier: Barrier
+
+    struct LayerShard: @unchecked Sendable {
+        let wq, wk, wv, wo: WeightMatrix
+        let ffn: FFN
+    }
+
+    enum FFN: @unchecked Sendable {
+        case dense(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix)
+        case experts(MoEWeights, Range<Int>)
+    }
+
+    public var requiredThreads: Int? { plan.workers.count }
+
+    /// Splits `base` among `workers` workers; throws when the model cannot be split that way.
+    public init(_ base: LlamaModel, workers: Int) throws(ModelError) {
+        self.base = base
+        let c = base.config
+        var align = 1
+        if case .dense(_, _, let down) = base.blocks.first?.ffn { align = down.type.blockSize }
+        plan = try ShardPlan(config: c, workers: workers, align: align,
+                             outputAlign: base.blocks.first?.wo.type.blockSize ?? 1)
+        var cfg = c
+        cfg.kvCacheWidth = plan.kvCacheWidth
+        config = cfg
+        barrier = Barrier(parties: workers)
+        let hd = c.headDim
+        var all: [[LayerShard]] = []
+        var bytes: [Int] = []
+        for w in plan.workers {
+            var shards: [LayerShard] = []
+            var total = 0
+            for (l, b) in base.blocks.enumerated() {
+                let p = "blk.\(l)."
+                let q = (w.heads.lowerBound * hd)..<(w.heads.upperBound * hd)
+                let kv = (w.kvHeads.lowerBound * hd)..<(w.kvHeads.upperBound * hd)
+                let ffn: FFN
+                switch b.ffn {
+                case .dense(let gate, let up, let down):
+                    ffn = .dense(gate: WeightArena.rows(gate, w.feedForward), up: WeightArena.rows(up, w.feedForward),
+                                 down: try arena.columns(down, w.feedForward, name: p + "ffn_down.weight"))
+                case .experts(let moe):
+                    ffn = .experts(moe, w.experts)
+                }
+                let shard = LayerShard(wq: WeightArena.rows(b.wq, q), wk: WeightArena.rows(b.wk, kv), wv: WeightArena.rows(b.wv, kv),
+                                       wo: try arena.columns(b.wo, q, name: p + "attn_output.weight"), ffn: ffn)
+                total += shard.wq.byteCount + shard.wk.byteCount + shard.wv.byteCount + shard.wo.byteCount
+                switch shard.ffn {
+                case .dense(let g, let u, let d): total += g.byteCount + u.byteCount + d.byteCount
+                case .experts(let m, let r):
+                    total += m.router.byteCount + r.reduce(0) { $0 + m.gate[$1].byteCount + m.up[$1].byteCount + m.down[$1].byteCount }
+                }
+                shards.append(shard)
+            }
+            all.append(shards)
+            bytes.append(total)
+        }
+        layers = all
+        workerWeightBytes = bytes
+        sharedWeightBytes = base.tokenEmbedding.byteCount
+            + (base.output.data == base.tokenEmbedding.data ? 0 : base.output.byteCount)
+    }
+
+    /// Per-worker activations, kept with a run state.
+    final class Buffers: @unchecked Sendable {
+        final class Worker {
+            let pool = WorkerPool(threads: 1)
+            let xb, q, k, v, att, hidden, hidden2, partial: UnsafeMutablePointer<Float>
+            let segments: UnsafeMutablePointer<ck_attn_segment>
+            let moe: MoEScratch?
+
+            init(_ c: ModelConfig, _ w: ShardPlan.Worker, tokens n: Int, sequences: Int) {
+                let qd = w.heads.count * c.headDim, kvd = w.kvHeads.count * c.headDim
+                let ff = c.expertCount > 0 ? 1 : w.feedForward.count
+                xb = .allocate(capacity: n * c.width)
+                q = .allocate(capacity: n * qd)
+                k = .allocate(capacity: n * kvd)
+                v = .allocate(capacity: n * kvd)
+                att = .allocate(capacity: n * qd)
+                hidden = .allocate(capacity: n * ff)
+                hidden2 = .allocate(capacity: n * ff)
+                partial = .allocate(capacity: n * c.width)
+                segments = .allocate(capacity: sequences)
+                moe = c.expertCount > 0 ? MoEScratch(config: c, maxTokens: n) : nil
+            }
+
+            deinit {
+                for p in [xb, q, k, v, att, hidden, hidden2, partial] { p.deallocate() }
+                segments.deallocate()
+            }
+        }
+
+        let workers: [Worker]
+        init(_ m: TensorParallelLlama, _ s: RunState) {
+            workers = m.plan.workers.map { Worker(m.base.config, $0, tokens: s.maxTokens, sequences: s.maxSequences) }
+        }
+    }
+
+    public func forward(tokens: UnsafeBufferPointer<Int32>, segments: [BatchSegment], state s: RunState, pool: WorkerPool) {
+        let n = tokens.count
+        precondition(n > 0 && n <= s.maxTokens, "token count exceeds the run state")
+        precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
+        precondition(pool.threads == plan.workers.count,
+                     "tensor parallelism over \(plan.workers.count) workers needs a pool of that many threads (got \(pool.threads))")
+        let c = base.config
+        let d = c.width
+        let exact = s.exactActivations || segments.contains { $0.count > 1 }
+        for t in 0..<n {
+            Kernels.dequantize(base.tokenEmbedding.type, base.tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
+        }
+        var offset = 0
+        for (i, seg) in segments.enumerated() {
+            precondition(seg.position + seg.count <= seg.cache.capacity, "KV cache overflow")
+            precondition(seg.cache.storage.kvWidth == plan.kvCacheWidth, "KV cache made for another model layout")
+            Kernels.ropeTable(s.ropeTable + offset * c.headDim, tokens: seg.count, headDim: c.headDim,
+                              position: seg.position, base: c.ropeBase)
+            s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
+                                                     tok_offset: Int32(offset), blocks: UnsafePointer(seg.cache.blocks),
+                                                     block_size: Int32(seg.cache.storage.blockSize), window: 0)
+            offset += seg.count
+        }
+        let buffers: Buffers
+        if let b = s.attachment as? Buffers { buffers = b } else { buffers = Buffers(self, s); s.attachment = buffers }
+        pool.runEach { w in
+            self.work(w, buffers: buffers, segments: segments, tokens: n, state: s, exact: exact)
+        }
+
+        var rows = 0
+        offset = 0
+        for seg in segments {
+            offset += seg.count
+            guard seg.wantsLogits else { continue }
+            (s.lastRows + rows * d).update(from: s.x + (offset - 1) * d, count: d)
+            rows += 1
+        }
+        guard rows > 0 else { return }
+        let normed = s.lastRows + s.maxSequences * d
+        Kernels.rmsNorm(s.lastRows, weight: base.outputNorm, normed, rows: rows, width: d, eps: c.normEpsilon)
+        Kernels.matmul(pool, base.output, normed, tokens: rows, s.logits, ldy: c.vocabularySize, exact: exact)
+    }
+
+    /// Worker `w`'s part of every layer.
+    private func work(_ w: Int, buffers: Buffers, segments: [BatchSegment], tokens n: Int, state s: RunState, exact: Bool) {
+        let c = base.config
+        let me = plan.workers[w], b = buffers.workers[w], pool = b.pool
+        let d = c.width, hd = c.headDim, stride = plan.kvCacheWidth
+        let qd = me.heads.count * hd, kvd = me.kvHeads.count * hd
+        let columns = (w * d / plan.workers.count)..<((w + 1) * d / plan.workers.count)
+        for i in 0..<segments.count { b.segments[i] = s.attentionSegments[i] }
+        for (l, layer) in layers[w].enumerated() {
+            let block = base.blocks[l]
+            // Attention over this worker's heads.
+            Kernels.rmsNorm(s.x, weight: block.attnNorm, b.xb, rows: n, width: d, eps: c.normEpsilon)
+            Kernels.matmul(pool, layer.wq, b.xb, tokens: n, b.q, exact: exact)
+            Kernels.matmul(pool, layer.wk, b.xb, tokens: n, b.k, exact: exact)
+            Kernels.matmul(pool, layer.wv, b.xb, tokens: n, b.v, exact: exact)
+            Kernels.rope(b.q, tokens: n, heads: me.heads.count, headDim: hd, table: s.ropeTable, stride: qd)
+            Kernels.rope(b.k, tokens: n, heads: me.kvHeads.count, headDim: hd, table: s.ropeTable, stride: kvd)
+            var offset = 0
+            for (i, seg) in segments.enumerated() {
+                let kCache = seg.cache.storage.keys(layer: l) + me.kvOffset
+                let vCache = seg.cache.storage.values(layer: l) + me.kvOffset
+                for t in 0..<seg.count {
+                    let row = seg.cache.row(seg.position + t)
+                    (kCache + row * stride).update(from: b.k + (offset + t) * kvd, count: kvd)
+                    (vCache + row * stride).update(from: b.v + (offset + t) * kvd, count: kvd)
+                }
+                b.segments[i].k = UnsafePointer(kCache)
+                b.segments[i].v = UnsafePointer(vCache)
+                offset += seg.count
+            }
+            Kernels.attention(pool, q: b.q, segments: b.segments, count: segments.count, heads: me.heads.count,
+                              kvHeads: me.kvHeads.count, headDim: hd, kvStride: stride, out: b.att,
+                              firstHead: me.heads.lowerBound, group: c.heads / c.kvHeads)
+            Kernels.matmul(pool, layer.wo, b.att, tokens: n, b.partial, exact: exact)
+            allReduce(w, buffers: buffers, columns: columns, tokens: n, state: s)
+
+            // This worker's MLP rows, or its experts.
+            Kernels.rmsNorm(s.x, weight: block.ffnNorm, b.xb, rows: n, width: d, eps: c.normEpsilon)
+            switch layer.ffn {
+            case .dense(let gate, let up, let down):
+                Kernels.matmul(pool, gate, b.xb, tokens: n, b.hidden, exact: exact)
+                Kernels.matmul(pool, up, b.xb, tokens: n, b.hidden2, exact: exact)
+                Kernels.swiglu(b.hidden, b.hidden2, count: n * gate.rows)
+                Kernels.matmul(pool, down, b.hidden, tokens: n, b.partial, exact: exact)
+            case .experts(let moe, let experts):
+                MixtureOfExperts.forward(pool, moe, experts: experts, x: b.xb, tokens: n, width: d, out: b.partial,
+                                         scratch: b.moe!, exact: exact)
+            }
+            allReduce(w, buffers: buffers, columns: columns, tokens: n, state: s)
+        }
+    }
+
+    /// x += Σ workers' partial outputs: each worker adds up its own columns, between two barriers.
+    @inline(__always)
+    private func allReduce(_ w: Int, buffers: Buffers, columns: Range<Int>, tokens n: Int, state s: RunState) {
+        barrier.wait()
+        let d = base.config.width
+        for t in 0..<n {
+            let x = s.x + t * d + columns.lowerBound
+            for worker in buffers.workers {
+                Kernels.add(x, worker.partial + t * d + columns.lowerBound, count: columns.count)
+            }
+        }
+        barrier.wait()
+    }
+}

@@ -83,8 +83,8 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
     if (per < 8) per = 8;
     per = (per + 1) & ~1;
     job.rows_per_task = per;
-    // 8-bit activations only where an integer kernel exists (Q4_0, Q4_1, Q8_0); every other type
-    // (Q5_0, Q4_K, Q6_K, float) takes the float paths below.
+    // 8-bit activations only where an integer kernel exists (Q4_0, Q4_1, Q5_0, Q8_0); every other
+    // type (Q4_K, Q6_K, float) takes the float paths below.
     if (ntok <= int8_limit && cols % 32 == 0 && ck_has_q8a_kernel(type)) {
         ck_block_q8a *xq = ck_pool_activation_buffer(pool, (size_t)ntok * (cols / 32));
         for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);

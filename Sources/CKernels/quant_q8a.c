@@ -42,6 +42,18 @@ static float dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int6
             acc += dw * xb->d * (float)dot - 8.0f * dw * xb->s;
             break;
         }
+        case CK_TYPE_Q5_0: {
+            const ck_block_q5_0 *wb = (const ck_block_q5_0 *)w + b;
+            uint32_t qh = (uint32_t)wb->qh[0] | (uint32_t)wb->qh[1] << 8 | (uint32_t)wb->qh[2] << 16 | (uint32_t)wb->qh[3] << 24;
+            for (int j = 0; j < CK_QK / 2; j++) {
+                int lo = (wb->qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
+                int hi = (wb->qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+                dot += lo * xb->qs[j] + hi * xb->qs[j + 16];
+            }
+            float dw = ck_fp16_to_fp32(wb->d);
+            acc += dw * xb->d * (float)dot - 16.0f * dw * xb->s;
+            break;
+        }
         case CK_TYPE_Q4_1: {
             const ck_block_q4_1 *wb = (const ck_block_q4_1 *)w + b;
             for (int j = 0; j < CK_QK / 2; j++) {
@@ -57,7 +69,7 @@ static float dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int6
 }
 
 int ck_has_q8a_kernel(int type) {
-    return type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0;
+    return type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_1 || type == CK_TYPE_Q8_0 || type == CK_TYPE_Q5_0;
 }
 
 // Types without an integer kernel: float dot of the dequantized weights with the dequantized
@@ -96,12 +108,14 @@ float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t 
 CK_Q8A_SCALAR_ROWS(rows_q8a_scalar_q8_0, CK_TYPE_Q8_0)
 CK_Q8A_SCALAR_ROWS(rows_q8a_scalar_q4_0, CK_TYPE_Q4_0)
 CK_Q8A_SCALAR_ROWS(rows_q8a_scalar_q4_1, CK_TYPE_Q4_1)
+CK_Q8A_SCALAR_ROWS(rows_q8a_scalar_q5_0, CK_TYPE_Q5_0)
 
 ck_rows_q8a_fn ck_rows_q8a_scalar(int type) {
     switch (type) {
     case CK_TYPE_Q8_0: return rows_q8a_scalar_q8_0;
     case CK_TYPE_Q4_0: return rows_q8a_scalar_q4_0;
     case CK_TYPE_Q4_1: return rows_q8a_scalar_q4_1;
+    case CK_TYPE_Q5_0: return rows_q8a_scalar_q5_0;
     default: return NULL;
     }
 }

@@ -1,4 +1,4 @@
-// AVX2 integer dot products of Q4_0/Q4_1/Q8_0 weights with 8-bit activations (maddubs), two rows
+// AVX2 integer dot products of Q4_0/Q4_1/Q5_0/Q8_0 weights with 8-bit activations (maddubs), two rows
 // at a time so activation loads are shared.
 #include "quant_internal.h"
 
@@ -38,6 +38,28 @@ static inline CK_AVX2 __m256 blk_q4_0(const void *row, int b, const ck_block_q8a
     return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
 }
 static inline float fin_q4_0(float h, float extra) { return h - 8.0f * extra; }
+
+// Q5_0: bit j of the 32-bit qh is bit 4 of element j. Byte j of the mask is 0x10 when it is set.
+static inline CK_AVX2 __m256i q5_high_bits(const uint8_t *qh) {
+    uint32_t bits = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+    // Byte j takes byte j/8 of the word, then keeps only its bit j%8.
+    __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+static inline CK_AVX2 __m256i q5_values(const ck_block_q5_0 *w) {
+    return _mm256_or_si256(unpack_nibbles(w->qs), q5_high_bits(w->qh));
+}
+
+static inline CK_AVX2 __m256 blk_q5_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
+    const ck_block_q5_0 *w = (const ck_block_q5_0 *)row + b;
+    float d = ck_f16(w->d);
+    *extra += d * x->s;
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(q5_values(w), xv), acc);
+}
+static inline float fin_q5_0(float h, float extra) { return h - 16.0f * extra; }
 
 static inline CK_AVX2 __m256 blk_q8_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
     (void)extra;
@@ -82,11 +104,13 @@ static inline float fin_q8_0(float h, float extra) { (void)extra; return h; }
 CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_1, blk_q4_1, fin_q4_1, ck_block_q4_1)
 CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q4_0, blk_q4_0, fin_q4_0, ck_block_q4_0)
 CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q8_0, blk_q8_0, fin_q8_0, ck_block_q8_0)
+CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q5_0, blk_q5_0, fin_q5_0, ck_block_q5_0)
 
 // Weight-stationary variant for small token batches (decode steps of several sequences): each
 // weight block is expanded once per group of up to 4 tokens, for two rows at a time.
 // `prep` turns a weight block into the unsigned maddubs operand (and the sign source for Q8_0).
-static inline CK_AVX2 __m256i prep_q4(const uint8_t *qs) { return unpack_nibbles(qs); }
+static inline CK_AVX2 __m256i prep_q4_0(const ck_block_q4_0 *w) { return unpack_nibbles(w->qs); }
+static inline CK_AVX2 __m256i prep_q4_1(const ck_block_q4_1 *w) { return unpack_nibbles(w->qs); }
 
 #define CK_DEFINE_Q8A_ROWS_MULTI(NAME, BLOCK_T, PREP_U, SIGNED, SCALE_M, FIN)                       \
     static CK_AVX2 void NAME(const void *W, size_t rb, int r0, int r1, int cols,                     \
@@ -103,7 +127,7 @@ static inline CK_AVX2 __m256i prep_q4(const uint8_t *qs) { return unpack_nibbles
                 for (int k = 0; k < 4; k++) { a0[k] = _mm256_setzero_ps(); a1[k] = a0[k]; }          \
                 for (int b = 0; b < nb; b++) {                                                       \
                     _mm_prefetch((const char *)(w0 + b) + 2 * rb, _MM_HINT_T0);                      \
-                    __m256i raw0 = PREP_U(w0[b].qs), raw1 = PREP_U(w1[b].qs);                        \
+                    __m256i raw0 = PREP_U(&w0[b]), raw1 = PREP_U(&w1[b]);                        \
                     __m256i u0 = SIGNED ? _mm256_sign_epi8(raw0, raw0) : raw0;                       \
                     __m256i u1 = SIGNED ? _mm256_sign_epi8(raw1, raw1) : raw1;                       \
                     float d0 = ck_f16(w0[b].d), d1 = ck_f16(w1[b].d);                                \
@@ -128,13 +152,14 @@ static inline CK_AVX2 __m256i prep_q4(const uint8_t *qs) { return unpack_nibbles
         }                                                                                            \
     }
 
-static inline CK_AVX2 __m256i prep_q8(const int8_t *qs) { return _mm256_loadu_si256((const __m256i *)qs); }
+static inline CK_AVX2 __m256i prep_q8(const ck_block_q8_0 *w) { return _mm256_loadu_si256((const __m256i *)w->qs); }
 #define CK_M_Q4_1(blk, d) ck_f16((blk).m)
 #define CK_M_D(blk, d) (d)
 #define CK_M_NONE(blk, d) 0.0f
 
-CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_1, ck_block_q4_1, prep_q4, 0, CK_M_Q4_1, fin_q4_1)
-CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_0, ck_block_q4_0, prep_q4, 0, CK_M_D, fin_q4_0)
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_1, ck_block_q4_1, prep_q4_1, 0, CK_M_Q4_1, fin_q4_1)
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_0, ck_block_q4_0, prep_q4_0, 0, CK_M_D, fin_q4_0)
+CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q5_0, ck_block_q5_0, q5_values, 0, CK_M_D, fin_q5_0)
 CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q8_0, ck_block_q8_0, prep_q8, 1, CK_M_NONE, fin_q8_0)
 
 ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type) {
@@ -142,6 +167,7 @@ ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type) {
     case CK_TYPE_Q8_0: return rows_q8a_multi_q8_0;
     case CK_TYPE_Q4_0: return rows_q8a_multi_q4_0;
     case CK_TYPE_Q4_1: return rows_q8a_multi_q4_1;
+    case CK_TYPE_Q5_0: return rows_q8a_multi_q5_0;
     default: return NULL;
     }
 }
@@ -151,6 +177,7 @@ ck_rows_q8a_fn ck_rows_q8a_avx2(int type) {
     case CK_TYPE_Q8_0: return rows_q8a_avx2_q8_0;
     case CK_TYPE_Q4_0: return rows_q8a_avx2_q4_0;
     case CK_TYPE_Q4_1: return rows_q8a_avx2_q4_1;
+    case CK_TYPE_Q5_0: return rows_q8a_avx2_q5_0;
     default: return NULL;
     }
 }

@@ -3,7 +3,7 @@ import LLMTensor
 import Testing
 
 /// Q5_0, Q4_K and Q6_K: C kernels against the Swift reference, SIMD against scalar, matmul against
-/// a dequantized float matmul.
+/// a dequantized float matmul. (Q5_0's 8-bit activation kernel is also in KernelTests.)
 @Suite("Q5_0 / Q4_K / Q6_K kernels", .serialized)
 struct KQuantTests {
     static let pool = WorkerPool(threads: 2)
@@ -175,13 +175,17 @@ struct KQuantTests {
                             worst = max(worst, abs(Double(y[t * rows + r]) - ref) / scale)
                         }
                     }
-                    #expect(worst <= 1e-4, "\(type) cols \(cols) tokens \(tokens) isa \(String(describing: isa)) exact \(exact): worst relative error \(worst)")
+                    // Q5_0 has an 8-bit activation kernel: within the token limit, non-exact calls
+                    // round activations to 8 bits (KernelTests bounds that error element by element).
+                    let int8 = type == .q5_0 && !exact && tokens <= Kernels.int8MaxTokens
+                    let bound = int8 ? 3e-2 : 1e-4
+                    #expect(worst <= bound, "\(type) cols \(cols) tokens \(tokens) isa \(String(describing: isa)) exact \(exact): worst relative error \(worst)")
                 }
             }
         }
     }
 
-    @Test("8-bit activation entry points fall back to float math", arguments: types)
+    @Test("8-bit activation entry points fall back to float math", arguments: [TensorType.q4_K, .q6_K])
     func int8Fallback(type: TensorType) {
         #expect(ck_has_q8a_kernel(Int32(type.rawValue)) == 0)
         let cols = 512

@@ -16,7 +16,7 @@ struct KernelTests {
         }
     }
 
-    static let quantized: [TensorType] = [.q8_0, .q4_0, .q4_1]
+    static let quantized: [TensorType] = [.q8_0, .q4_0, .q4_1, .q5_0]
     static let floats: [TensorType] = [.f32, .f16, .bf16]
 
     static func check(_ type: TensorType, rows: Int, cols: Int, tokens: Int, isa: InstructionSet?, exact: Bool = false) {

@@ -112,7 +112,7 @@ void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n);
 /// Types without an integer kernel (see ck_has_q8a_kernel) dequantize both sides and use float
 /// math; NAN for an unknown type or n not a whole number of blocks.
 float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n);
-/// Whether `type` has 8-bit activation integer kernels (Q4_0, Q4_1, Q8_0).
+/// Whether `type` has 8-bit activation integer kernels (Q4_0, Q4_1, Q5_0, Q8_0).
 int ck_has_q8a_kernel(int type);
 /// The same with the best instruction set.
 float ck_dot_q8a(int type, const void *w, const ck_block_q8a *x, int64_t n);

@@ -39,7 +39,12 @@ enum KubeTestEnvironment {
     /// Installs the project's CRD (manifests/crd.yaml) and waits until it is served.
     static func installCRD() throws {
         let crd = repositoryRoot + "/manifests/crd.yaml"
-        let applied = try kubectl(["apply", "-f", crd])
+        // Suites run in parallel: two first applies race (each sees no CRD, one create fails with
+        // AlreadyExists). Applying again then updates the existing object.
+        var applied = try kubectl(["apply", "-f", crd])
+        for _ in 0..<3 where applied.status != 0 && applied.output.contains("AlreadyExists") {
+            applied = try kubectl(["apply", "-f", crd])
+        }
         #expect(applied.status == 0, "kubectl apply crd: \(applied.output)")
         let waited = try kubectl(["wait", "--for", "condition=established", "--timeout=30s", "crd/llmservices.scalellm.io"])
         #expect(waited.status == 0, "kubectl wait crd: \(waited.output)")

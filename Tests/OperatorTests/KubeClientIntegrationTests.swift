@@ -130,7 +130,9 @@ struct KubeClientIntegrationTests {
         task.cancel()
         await task.value
         #expect(log.withLock { $0 } == ["added x", "updated x", "deleted x"])
-        #expect(informer.listCount == 1)
+        // Usually one list. The test apiserver compacts etcd every 5 s, so a resume can find its
+        // version expired (410) and relist; the events above must be exactly the same either way.
+        #expect(informer.listCount >= 1)
     }
 
     @Test func scaleSubresourceAndServerSideApply() async throws {

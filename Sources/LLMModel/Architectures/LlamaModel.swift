@@ -80,19 +80,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         // activations (Kernels.int8MaxTokens).
         let exact = s.exactActivations || segments.contains { $0.count > 1 }
 
-        for t in 0..<n {
-            Kernels.dequantize(tokenEmbedding.type, tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
-        }
-        var offset = 0
-        for (i, seg) in segments.enumerated() {
-            precondition(seg.position + seg.count <= seg.cache.capacity, "KV cache overflow")
-            Kernels.ropeTable(s.ropeTable + offset * c.headDim, tokens: seg.count, headDim: c.headDim,
-                              position: seg.position, base: c.ropeBase)
-            s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
-                                                     tok_offset: Int32(offset), blocks: UnsafePointer(seg.cache.blocks),
-                                                     block_size: Int32(seg.cache.storage.blockSize), window: 0)
-            offset += seg.count
-        }
+        ForwardPass.embed(tokens, tokenEmbedding, into: s)
+        ForwardPass.prepare(segments, s, headDim: c.headDim, ropeBase: c.ropeBase)
 
         for (l, b) in blocks.enumerated() {
             // Attention
@@ -102,18 +91,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exact: exact)
             Kernels.rope(s.q, tokens: n, heads: c.heads, headDim: c.headDim, table: s.ropeTable, stride: qd)
             Kernels.rope(s.keys, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
-            offset = 0
-            for (i, seg) in segments.enumerated() {
-                let kCache = seg.cache.storage.keys(layer: l), vCache = seg.cache.storage.values(layer: l)
-                for t in 0..<seg.count {
-                    let row = seg.cache.row(seg.position + t)
-                    (kCache + row * kvd).update(from: s.keys + (offset + t) * kvd, count: kvd)
-                    (vCache + row * kvd).update(from: s.values + (offset + t) * kvd, count: kvd)
-                }
-                s.attentionSegments[i].k = UnsafePointer(kCache)
-                s.attentionSegments[i].v = UnsafePointer(vCache)
-                offset += seg.count
-            }
+            ForwardPass.storeKeysValues(segments, layer: l, keys: s.keys, values: s.values, width: kvd,
+                                        descriptors: s.attentionSegments)
             Kernels.attention(pool, q: s.q, segments: s.attentionSegments, count: segments.count, heads: c.heads,
                               kvHeads: c.kvHeads, headDim: c.headDim, kvStride: kvd, out: s.att)
             Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exact: exact)
@@ -136,18 +115,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             }
         }
 
-        // Logits of each wanting segment's last token.
-        var rows = 0
-        offset = 0
-        for seg in segments {
-            offset += seg.count
-            guard seg.wantsLogits else { continue }
-            (s.lastRows + rows * d).update(from: s.x + (offset - 1) * d, count: d)
-            rows += 1
-        }
-        guard rows > 0 else { return }
-        let normed = s.lastRows + s.maxSequences * d
-        Kernels.rmsNorm(s.lastRows, weight: outputNorm, normed, rows: rows, width: d, eps: c.normEpsilon)
-        Kernels.matmul(pool, output, normed, tokens: rows, s.logits, ldy: c.vocabularySize, exact: exact)
+        ForwardPass.logits(segments, s, norm: outputNorm, output: output, eps: c.normEpsilon, pool: pool, exact: exact)
     }
 }

@@ -121,40 +121,19 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
         precondition(pool.threads == plan.workers.count,
                      "tensor parallelism over \(plan.workers.count) workers needs a pool of that many threads (got \(pool.threads))")
         let c = base.config
-        let d = c.width
         let exact = s.exactActivations || segments.contains { $0.count > 1 }
-        for t in 0..<n {
-            Kernels.dequantize(base.tokenEmbedding.type, base.tokenEmbedding.row(Int(tokens[t])), s.x + t * d, count: d)
-        }
-        var offset = 0
-        for (i, seg) in segments.enumerated() {
-            precondition(seg.position + seg.count <= seg.cache.capacity, "KV cache overflow")
+        for seg in segments {
             precondition(seg.cache.storage.kvWidth == plan.kvCacheWidth, "KV cache made for another model layout")
-            Kernels.ropeTable(s.ropeTable + offset * c.headDim, tokens: seg.count, headDim: c.headDim,
-                              position: seg.position, base: c.ropeBase)
-            s.attentionSegments[i] = ck_attn_segment(k: nil, v: nil, pos0: Int32(seg.position), ntok: Int32(seg.count),
-                                                     tok_offset: Int32(offset), blocks: UnsafePointer(seg.cache.blocks),
-                                                     block_size: Int32(seg.cache.storage.blockSize), window: 0)
-            offset += seg.count
         }
+        ForwardPass.embed(tokens, base.tokenEmbedding, into: s)
+        ForwardPass.prepare(segments, s, headDim: c.headDim, ropeBase: c.ropeBase)
         let buffers: Buffers
         if let b = s.attachment as? Buffers { buffers = b } else { buffers = Buffers(self, s); s.attachment = buffers }
         pool.runEach { w in
             self.work(w, buffers: buffers, segments: segments, tokens: n, state: s, exact: exact)
         }
 
-        var rows = 0
-        offset = 0
-        for seg in segments {
-            offset += seg.count
-            guard seg.wantsLogits else { continue }
-            (s.lastRows + rows * d).update(from: s.x + (offset - 1) * d, count: d)
-            rows += 1
-        }
-        guard rows > 0 else { return }
-        let normed = s.lastRows + s.maxSequences * d
-        Kernels.rmsNorm(s.lastRows, weight: base.outputNorm, normed, rows: rows, width: d, eps: c.normEpsilon)
-        Kernels.matmul(pool, base.output, normed, tokens: rows, s.logits, ldy: c.vocabularySize, exact: exact)
+        ForwardPass.logits(segments, s, norm: base.outputNorm, output: base.output, eps: c.normEpsilon, pool: pool, exact: exact)
     }
 
     /// Worker `w`'s part of every layer.
@@ -174,19 +153,8 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
             Kernels.matmul(pool, layer.wv, b.xb, tokens: n, b.v, exact: exact)
             Kernels.rope(b.q, tokens: n, heads: me.heads.count, headDim: hd, table: s.ropeTable, stride: qd)
             Kernels.rope(b.k, tokens: n, heads: me.kvHeads.count, headDim: hd, table: s.ropeTable, stride: kvd)
-            var offset = 0
-            for (i, seg) in segments.enumerated() {
-                let kCache = seg.cache.storage.keys(layer: l) + me.kvOffset
-                let vCache = seg.cache.storage.values(layer: l) + me.kvOffset
-                for t in 0..<seg.count {
-                    let row = seg.cache.row(seg.position + t)
-                    (kCache + row * stride).update(from: b.k + (offset + t) * kvd, count: kvd)
-                    (vCache + row * stride).update(from: b.v + (offset + t) * kvd, count: kvd)
-                }
-                b.segments[i].k = UnsafePointer(kCache)
-                b.segments[i].v = UnsafePointer(vCache)
-                offset += seg.count
-            }
+            ForwardPass.storeKeysValues(segments, layer: l, keys: b.k, values: b.v, width: kvd, kvOffset: me.kvOffset,
+                                        descriptors: b.segments)
             Kernels.attention(pool, q: b.q, segments: b.segments, count: segments.count, heads: me.heads.count,
                               kvHeads: me.kvHeads.count, headDim: hd, kvStride: stride, out: b.att,
                               firstHead: me.heads.lowerBound, group: c.heads / c.kvHeads)

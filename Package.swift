@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
+        // Already in the graph through Hummingbird; the gateway's proxy handler names its HTTP part types.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
         // System library: OpenBLAS float GEMM for large prefills.
@@ -60,6 +62,8 @@ let package = Package(
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,7 +110,12 @@ let package = Package(
         .executableTarget(name: "scalellm", dependencies: ["ScaleLLMCLI"],
                           swiftSettings: swiftSettings),
         // A fast stand-in engine for gateway tests and benchmarks.
-        .target(name: "StubBackend", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+        .target(name: "StubBackend", dependencies: [
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                ],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "scalellm-stub", dependencies: ["StubBackend", .product(name: "Hummingbird", package: "hummingbird")],
                           swiftSettings: swiftSettings),

@@ -25,7 +25,7 @@ public enum GatewayServer {
         let router = makeRouter(core: core, client: client, configPath: configPath, registry: registry)
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutMs)))),
+            server: .gateway(core: core, idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutMs))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "scalellm-gateway",
                                  availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections)),
             onServerRunning: { channel in
@@ -71,9 +71,8 @@ public enum GatewayServer {
                       "/ready": "GET", "/metrics": "GET", "/status": "GET", "/admin/replicas": "GET, POST or DELETE",
                       "/admin/replicas/drain": "POST", "/admin/reload": "POST"]
         router.add(middleware: OpenAIErrorMiddleware(routes: routes))
-        let proxy = ProxyRoutes(core: core, client: client)
-        router.post("/v1/chat/completions") { try await proxy.handle($0, context: $1, path: "/v1/chat/completions") }
-        router.post("/v1/completions") { try await proxy.handle($0, context: $1, path: "/v1/completions") }
+        // POST /v1/chat/completions and /v1/completions never reach the router: ProxyHandler answers
+        // them on the connection's event loop (GatewayHTTPChannel).
         router.get("/v1/models") { request, _ -> Response in
             if !core.keys.isOpen && core.keys.authenticate(request.headers[.authorization]) == nil {
                 throw OpenAIError(status: 401, message: "Incorrect or missing API key", type: "invalid_request_error", code: "invalid_api_key")

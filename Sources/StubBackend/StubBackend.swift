@@ -50,6 +50,33 @@ public struct StubBackend: Sendable {
         public init(_ b: Behaviour) { behaviour = Mutex(b) }
         public var current: Behaviour { behaviour.withLock { $0 } }
         public func set(_ b: Behaviour) { behaviour.withLock { $0 = b } }
+
+        private let cachedAnswers = Mutex<Answers?>(nil)
+        /// The fixed answers for `model`, encoded once.
+        func answers(model: String) -> Answers {
+            cachedAnswers.withLock { a in
+                if let a, a.model == model { return a }
+                let made = Answers(model: model)
+                a = made
+                return made
+            }
+        }
+    }
+
+    /// The stub's fixed answer bodies and SSE events for one model name.
+    struct Answers: @unchecked Sendable {
+        let model: String
+        let chat, completion, chatEvent, completionEvent, chatLast, completionLast: ByteBuffer
+
+        init(model: String) {
+            self.model = model
+            chat = ByteBuffer(string: StubBackend.chatBody.replacingOccurrences(of: "MODEL", with: model))
+            completion = ByteBuffer(string: StubBackend.completionBody.replacingOccurrences(of: "MODEL", with: model))
+            chatEvent = ByteBuffer(string: StubBackend.chatEvent(model))
+            completionEvent = ByteBuffer(string: StubBackend.completionEvent(model))
+            chatLast = ByteBuffer(string: StubBackend.chatLast(model))
+            completionLast = ByteBuffer(string: StubBackend.completionLast(model))
+        }
     }
 
     public let state: State
@@ -104,12 +131,8 @@ public struct StubBackend: Sendable {
             return json(200, (chat ? chatBody : completionBody).replacingOccurrences(of: "MODEL", with: b.model))
         }
         state.inflight.add(1, ordering: .relaxed)
-        let event = chat
-            ? #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(b.model)","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n"
-            : #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(b.model)","choices":[{"index":0,"text":"tok ","finish_reason":null}]}"# + "\n\n"
-        let last = chat
-            ? #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(b.model)","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
-            : #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(b.model)","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
+        let event = chat ? chatEvent(b.model) : completionEvent(b.model)
+        let last = chat ? chatLast(b.model) : completionLast(b.model)
         let eventBuffer = ByteBuffer(string: event), lastBuffer = ByteBuffer(string: last)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
             defer { state.inflight.subtract(1, ordering: .relaxed) }
@@ -131,6 +154,19 @@ public struct StubBackend: Sendable {
     }
 
     struct StubDied: Error {}
+
+    static func chatEvent(_ model: String) -> String {
+        #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n"
+    }
+    static func completionEvent(_ model: String) -> String {
+        #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"tok ","finish_reason":null}]}"# + "\n\n"
+    }
+    static func chatLast(_ model: String) -> String {
+        #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
+    }
+    static func completionLast(_ model: String) -> String {
+        #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
+    }
 
     static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: String) -> Bool {
         let n = Array(needle.utf8)

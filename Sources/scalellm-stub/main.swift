@@ -29,7 +29,7 @@ while let flag = args.popFirst() {
 }
 let stub = StubBackend(behaviour)
 let bindPort = port
-let app = Application(router: stub.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: bindPort), serverName: "scalellm-stub"),
+let app = Application(router: stub.makeRouter(), server: stub.server(), configuration: .init(address: .hostname("127.0.0.1", port: bindPort), serverName: "scalellm-stub"),
                       onServerRunning: { channel in
                           FileHandle.standardOutput.write(Data("stub listening on \(channel.localAddress?.port ?? bindPort)\n".utf8))
                       })

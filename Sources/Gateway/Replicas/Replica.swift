@@ -13,12 +13,17 @@ public final class Replica: Sendable {
 
     public init(_ backend: BackendConfiguration) throws {
         endpoint = try backend.endpoint()
+        url = endpoint.description
+        hostHeader = endpoint.hostHeader
         pool = backend.pool
         tensorParallel = max(1, backend.tensorParallel)
         state = Mutex(ReplicaHealth())
     }
 
-    public var url: String { endpoint.description }
+    /// `http://host:port`, the replica's name everywhere (made once: requests use it several times).
+    public let url: String
+    /// The Host header of requests to the replica.
+    let hostHeader: String
     public var inflight: Int { inflightCounter.load(ordering: .relaxed) }
     public var health: ReplicaHealth { state.withLock { $0 } }
 

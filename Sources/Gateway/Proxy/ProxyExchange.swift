@@ -1,0 +1,338 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import OpenAIAPI
+import ServerSupport
+
+/// One proxied request, from routing to the last byte, on its client connection's event loop.
+/// Failures before the first byte reaches the client (connect errors, 5xx, 429, a replica dying
+/// before its first event) are retried on another replica after a jittered backoff; after that
+/// the stream is passed through event by event, and a replica dying mid-stream ends it with an SSE
+/// error event.
+final class ProxyExchange: UpstreamResponseDelegate {
+    /// Why an attempt did not reach the client, and what to answer if it was the last one.
+    struct Failure {
+        var reason: String
+        var metricReason: String
+        var countsAgainstReplica: Bool
+        var response: (status: Int, headers: HTTPFields, body: ByteBuffer)?
+    }
+
+    private enum Phase {
+        case routing
+        case awaitingHead
+        /// A whole body is collected first: non-streamed answers (retryable until complete) and
+        /// failed attempts (passed through if no other replica answers).
+        case buffering(status: Int, headers: HTTPFields, body: ByteBuffer?, failed: Bool)
+        case awaitingFirstEvent(headers: HTTPFields)
+        case streaming
+        case done
+    }
+
+    private let core: GatewayCore
+    private let pool: UpstreamPool
+    let route: String
+    private var requestHead: HTTPRequestHead
+    private let body: ByteBuffer
+    private let key: RequestRouter.Key
+    private let started = ContinuousClock.now
+    private var client: ProxyHandler?
+    private var phase = Phase.routing
+    private var level = LoadLevel.low
+    private var attempt = 0
+    private var tried: Set<String> = []
+    private var lastFailure: Failure?
+    private var policyLabel = "none"
+    private var lease: InflightLease?
+    private var connection: UpstreamConnection?
+    private var reusedConnection = false
+    private var reconnected = false
+    private var timer: Scheduled<Void>?
+    /// The admission wait, when the request could not go at once.
+    var waitTask: Task<Void, Never>?
+
+    static let replicaHeader = HTTPField.Name("x-scalellm-replica")!
+    static let largestBody = 64 << 20
+    static let largestFailureBody = 1 << 20
+
+    init(core: GatewayCore, pool: UpstreamPool, client: ProxyHandler, route: String, head: HTTPRequestHead, body: ByteBuffer,
+         key: RequestRouter.Key) {
+        self.core = core
+        self.pool = pool
+        self.client = client
+        self.route = route
+        self.requestHead = head
+        self.body = body
+        self.key = key
+    }
+
+    /// Routes the first attempt at the admitted load level.
+    func start(level: LoadLevel) {
+        guard client != nil else { return }
+        self.level = level
+        nextAttempt()
+    }
+
+    /// Ends the request with a gateway error (admission refused it).
+    func reject(_ error: OpenAIError) {
+        guard let client else { return }
+        GatewayMetrics.request(route: route, status: error.status, policy: policyLabel)
+        client.respond(error)
+        finish()
+    }
+
+    /// The client went away: the upstream request is dropped at once.
+    func cancel() {
+        waitTask?.cancel()
+        timer?.cancel()
+        connection?.close()
+        connection = nil
+        lease?.release()
+        lease = nil
+        client = nil
+        phase = .done
+    }
+
+    /// The client can take more: resume reading the replica.
+    func clientWritable() {
+        if case .streaming = phase { connection?.setReading(true) }
+    }
+
+    // MARK: Attempts
+
+    private func nextAttempt() {
+        guard client != nil else { return }
+        let retries = core.configuration.retries
+        guard attempt <= retries.maxRetries else { return giveUp() }
+        let ready = core.pool.routable
+        let level = attempt == 0 ? self.level : core.updateLoad(ready: ready)
+        let candidates = core.candidates(from: ready, excluding: tried)
+        guard !candidates.isEmpty else { return giveUp() }
+        let decision = core.router.pick(core.policy(for: level), among: candidates, key: key)
+        policyLabel = decision.policy.rawValue
+        GatewayMetrics.routing(policy: decision.policy, reason: decision.reason)
+        tried.insert(decision.replica.url)
+        attempt += 1
+        let cap = attempt > 1 ? retries.backoffMs << min(attempt - 2, 10) : 0
+        if cap > 0 {
+            phase = .routing
+            timer = pool.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64.random(in: 0...Int64(cap)))) {
+                self.dispatch(to: decision.replica)
+            }
+        } else {
+            dispatch(to: decision.replica)
+        }
+    }
+
+    private func dispatch(to replica: Replica) {
+        guard client != nil else { return }
+        lease = core.lease(replica)
+        reconnected = false
+        let timeout = TimeAmount.milliseconds(Int64(core.configuration.limits.upstreamTimeoutMs))
+        timer = pool.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.timedOut() }
+        connect(to: replica, fresh: false)
+    }
+
+    private func connect(to replica: Replica, fresh: Bool) {
+        phase = .awaitingHead
+        pool.connection(to: replica.endpoint, fresh: fresh) { result, reused in
+            switch result {
+            case .success(let c):
+                guard self.client != nil, case .awaitingHead = self.phase else {
+                    self.pool.release(c)
+                    return
+                }
+                self.connection = c
+                self.reusedConnection = reused
+                self.requestHead.headers.replaceOrAdd(name: "host", value: replica.hostHeader)
+                c.send(self.requestHead, body: self.body, to: self)
+            case .failure(let error):
+                guard self.client != nil, case .awaitingHead = self.phase else { return }
+                self.attemptFailed(Failure(reason: "\(error)", metricReason: "connect_error", countsAgainstReplica: true))
+            }
+        }
+    }
+
+    private func attemptFailed(_ failure: Failure) {
+        timer?.cancel()
+        connection?.close()
+        connection = nil
+        if let lease {
+            if failure.countsAgainstReplica { core.proxyFailure(lease.replica, failure.reason) }
+            core.logger.info("\(route) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
+            lease.release()
+        }
+        lease = nil
+        lastFailure = failure
+        GatewayMetrics.retry(reason: failure.metricReason)
+        nextAttempt()
+    }
+
+    /// No attempt is left: pass the last replica's error through, or answer 503/502.
+    private func giveUp() {
+        guard let client else { return }
+        if let r = lastFailure?.response {
+            GatewayMetrics.request(route: route, status: r.status, policy: policyLabel)
+            client.respond(status: r.status, headers: r.headers, body: r.body)
+        } else if core.pool.routable.isEmpty {
+            GatewayMetrics.rejected(reason: "no_ready_replica")
+            GatewayMetrics.request(route: route, status: 503, policy: policyLabel)
+            client.respond(OpenAIError.notReady("No replica is ready to serve the request"))
+        } else {
+            GatewayMetrics.request(route: route, status: 502, policy: policyLabel)
+            client.respond(OpenAIError(status: 502, message: "Every replica tried failed: \(lastFailure?.reason ?? "no replica left to try")",
+                                       type: "server_error", code: "bad_gateway"))
+        }
+        finish()
+    }
+
+    private func finish() {
+        timer?.cancel()
+        timer = nil
+        lease?.release()
+        lease = nil
+        phase = .done
+        let c = client
+        client = nil
+        c?.exchangeDone()
+    }
+
+    private func timedOut() {
+        upstreamFailed(UpstreamTimeoutError(ms: core.configuration.limits.upstreamTimeoutMs))
+    }
+
+    // MARK: UpstreamResponseDelegate
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        guard case .awaitingHead = phase, let lease else { return }
+        let status = Int(head.status.code)
+        var headers = HTTPFields()
+        if let ct = head.headers.first(name: "content-type") { headers[.contentType] = ct }
+        if let ra = head.headers.first(name: "retry-after") { headers[.retryAfter] = ra }
+        headers[Self.replicaHeader] = lease.replica.url
+        if status >= 500 || status == 429 {
+            phase = .buffering(status: status, headers: headers, body: nil, failed: true)
+        } else if status == 200, headers[.contentType]?.hasPrefix("text/event-stream") == true {
+            phase = .awaitingFirstEvent(headers: headers)
+        } else {
+            phase = .buffering(status: status, headers: headers, body: nil, failed: false)
+        }
+    }
+
+    func upstreamBody(_ chunk: ByteBuffer) {
+        switch phase {
+        case .streaming:
+            client?.streamChunk(chunk)
+            if client?.isWritable == false { connection?.setReading(false) }
+        case .awaitingFirstEvent(let headers):
+            guard let client, let lease else { return }
+            // Committed: from here on nothing is retried.
+            timer?.cancel()
+            timer = nil
+            lease.replica.recordProxySuccess()
+            GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
+            GatewayMetrics.request(route: route, status: 200, policy: policyLabel)
+            phase = .streaming
+            client.startStream(headers: headers)
+            client.streamChunk(chunk)
+        case .buffering(let status, let headers, var body, let failed):
+            phase = .routing  // drops the phase's reference, so appending does not copy the buffer
+            if body == nil {
+                body = chunk
+            } else {
+                body!.writeImmutableBuffer(chunk)
+            }
+            if body!.readableBytes > (failed ? Self.largestFailureBody : Self.largestBody) {
+                upstreamFailed(UpstreamBodyTooLargeError(bytes: body!.readableBytes))
+                return
+            }
+            phase = .buffering(status: status, headers: headers, body: body, failed: failed)
+        default:
+            break
+        }
+    }
+
+    func upstreamReadComplete() {
+        if case .streaming = phase { client?.flush() }
+    }
+
+    func upstreamEnd() {
+        guard let lease else { return }
+        if let c = connection {
+            connection = nil
+            pool.release(c)
+        }
+        switch phase {
+        case .buffering(let status, let headers, let body, let failed):
+            if failed {
+                attemptFailed(Failure(reason: "HTTP \(status) from \(lease.replica.url)", metricReason: "status_\(status)",
+                                      countsAgainstReplica: status >= 500,
+                                      response: (status, headers, body ?? ByteBuffer())))
+                return
+            }
+            lease.replica.recordProxySuccess()
+            GatewayMetrics.request(route: route, status: status, policy: policyLabel)
+            GatewayMetrics.duration(route: route, seconds: .now - started)
+            client?.respond(status: status, headers: headers, body: body ?? ByteBuffer())
+            finish()
+        case .awaitingFirstEvent:
+            attemptFailed(Failure(reason: "stream from \(lease.replica.url) ended before its first event",
+                                  metricReason: "stream_start_error", countsAgainstReplica: true))
+        case .streaming:
+            GatewayMetrics.duration(route: route, seconds: .now - started)
+            client?.endStream()
+            finish()
+        default:
+            break
+        }
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard let lease, let failedConnection = connection else { return }
+        connection = nil
+        failedConnection.close()
+        switch phase {
+        case .streaming:
+            // The replica went away mid-stream: end this response with an error event.
+            core.proxyFailure(lease.replica, "stream broke: \(error)")
+            GatewayMetrics.rejected(reason: "upstream_died_mid_stream")
+            GatewayMetrics.duration(route: route, seconds: .now - started)
+            let e = OpenAIError(status: 502, message: "The replica serving this stream failed: \(error)",
+                                type: "server_error", code: "upstream_failed")
+            client?.streamChunk(JSONBody.event(e))
+            client?.endStream()
+            finish()
+        case .awaitingHead where reusedConnection && !failedConnection.responseStarted && !reconnected && !(error is UpstreamTimeoutError):
+            // A pooled connection the replica had closed while idle: once more on a new one.
+            reconnected = true
+            connect(to: lease.replica, fresh: true)
+        case .awaitingHead:
+            attemptFailed(Failure(reason: "\(error)", metricReason: "connect_error", countsAgainstReplica: true))
+        case .buffering:
+            attemptFailed(Failure(reason: "reading the body from \(lease.replica.url): \(error)",
+                                  metricReason: "body_error", countsAgainstReplica: true))
+        case .awaitingFirstEvent:
+            attemptFailed(Failure(reason: "stream from \(lease.replica.url) failed before its first event: \(error)",
+                                  metricReason: "stream_start_error", countsAgainstReplica: true))
+        case .routing, .done:
+            break
+        }
+    }
+}
+
+/// The replica did not answer within `limits.upstream_timeout_ms`.
+struct UpstreamTimeoutError: Error, CustomStringConvertible {
+    let ms: Int
+    var description: String { "no complete answer within \(ms) ms" }
+}
+
+/// A buffered answer grew past what the gateway keeps in memory.
+struct UpstreamBodyTooLargeError: Error, CustomStringConvertible {
+    let bytes: Int
+    var description: String { "the answer exceeded \(bytes) bytes" }
+}
+
+extension Endpoint {
+    /// The Host header value for requests to this endpoint.
+    var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,140 @@
+"""HTTP/1.1 details of the gateway's event-loop proxy, over raw loopback sockets: pipelined requests
+mixing proxied and router routes are answered in order, `Connection: close` is honoured,
+`Expect: 100-continue` gets its interim answer, an oversized body gets 413 and the connection
+closes, and many requests on one keep-alive connection go through. Real gateway and stub processes."""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import BINARY, ROOT, free_port, http_get
+
+STUB = os.path.join(ROOT, ".build", "release", "scalellm-stub")
+BODY = b'{"model":"stub-model","prompt":"hi","max_tokens":4}'
+
+
+def wait_ready(url, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, f"{url}: process exited with {proc.returncode}"
+        try:
+            if http_get(url, timeout=1)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready")
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    stub_port, port = free_port(), free_port()
+    stub = subprocess.Popen([STUB, "--port", str(stub_port), "--events", "3"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    gw = subprocess.Popen([BINARY, "gateway", "--port", str(port), "--backend", f"http://127.0.0.1:{stub_port}",
+                           "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          start_new_session=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{stub_port}/ready", stub)
+        wait_ready(f"http://127.0.0.1:{port}/ready", gw)
+        yield port
+    finally:
+        for p in (gw, stub):
+            p.terminate()
+            p.wait(timeout=20)
+
+
+def exchange(port, raw, expect_close=False, wait=3.0):
+    """Sends raw bytes; returns (bytes received, whether the server closed the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(raw)
+        out, closed = b"", False
+        deadline = time.time() + wait
+        s.settimeout(0.3 if not expect_close else wait)
+        while time.time() < deadline:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                if not expect_close:
+                    break
+                continue
+            if not data:
+                closed = True
+                break
+            out += data
+        return out, closed
+
+
+def post(path, body=BODY, extra=b""):
+    return (b"POST " + path + b" HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" + extra +
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def statuses_and_kinds(data):
+    """The status line of each answer, and what each body is (completion / health / ready / error)."""
+    answers = []
+    for chunk in data.split(b"HTTP/1.1 ")[1:]:
+        status = int(chunk[:3])
+        kind = ("completion" if b"text_completion" in chunk else "health" if b'"ok"' in chunk
+                else "ready" if b'"ready"' in chunk else "other")
+        answers.append((status, kind))
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order(gateway):
+    raw = (post(b"/v1/completions") + b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n" + post(b"/v1/completions")
+           + b"GET /ready HTTP/1.1\r\nHost: t\r\n\r\n" + post(b"/v1/completions"))
+    data, _ = exchange(gateway, raw)
+    assert statuses_and_kinds(data) == [(200, "completion"), (200, "health"), (200, "completion"), (200, "ready"),
+                                        (200, "completion")]
+
+
+def test_connection_close_is_honoured(gateway):
+    data, closed = exchange(gateway, post(b"/v1/completions", extra=b"Connection: close\r\n"), expect_close=True)
+    assert data.startswith(b"HTTP/1.1 200")
+    assert b"connection: close" in data.lower()
+    assert closed
+
+
+def test_expect_continue_gets_an_interim_answer(gateway):
+    data, _ = exchange(gateway, post(b"/v1/completions", extra=b"Expect: 100-continue\r\n"))
+    assert data.startswith(b"HTTP/1.1 100")
+    assert b"HTTP/1.1 200" in data and b"text_completion" in data
+
+
+def test_an_oversized_body_gets_413_and_the_connection_closes(gateway):
+    big = b'{"prompt":"' + b"x" * (5 << 20) + b'"}'  # over the 4 MiB default
+    with socket.create_connection(("127.0.0.1", gateway), timeout=10) as s:
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: " + str(len(big)).encode() + b"\r\n\r\n")
+        try:
+            s.sendall(big)
+        except OSError:
+            pass  # the gateway may close before reading it all
+        out = b""
+        while True:
+            try:
+                data = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not data:
+                break
+            out += data
+    assert out.startswith(b"HTTP/1.1 413"), out[:200]
+    assert b"exceeds the limit" in out
+
+
+def test_many_requests_share_one_connection(gateway):
+    raw = b"".join(post(b"/v1/completions") for _ in range(50))
+    data, closed = exchange(gateway, raw, wait=5)
+    assert statuses_and_kinds(data) == [(200, "completion")] * 50
+    assert not closed
+
+
+def test_streams_pass_through_on_a_kept_alive_connection(gateway):
+    body = b'{"model":"stub-model","prompt":"hi","max_tokens":4,"stream":true}'
+    data, _ = exchange(gateway, post(b"/v1/completions", body) + post(b"/v1/completions", body))
+    assert data.count(b"HTTP/1.1 200") == 2
+    assert data.count(b"data: [DONE]") == 2
+    assert data.lower().count(b"transfer-encoding: chunked") == 2

@@ -25,7 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
-        // Already in the graph through Hummingbird; the gateway's proxy handler names its HTTP part types.
+        // Already in the graph through Hummingbird; the gateway's and the stub's fast paths name its codec.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
@@ -63,7 +63,7 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
-                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
@@ -113,8 +113,9 @@ let package = Package(
         .target(name: "StubBackend", dependencies: [
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
-                    .product(name: "HTTPTypes", package: "swift-http-types"),
-                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                    .product(name: "Logging", package: "swift-log"),
                 ],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "scalellm-stub", dependencies: ["StubBackend", .product(name: "Hummingbird", package: "hummingbird")],

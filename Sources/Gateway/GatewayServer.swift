@@ -22,7 +22,7 @@ public enum GatewayServer {
         let core = try GatewayCore(configuration: configuration, keys: keys, logger: logger)
         let client = makeClient(configuration)
         let registry = MetricsBootstrap.registry
-        let router = makeRouter(core: core, client: client, configPath: configPath, registry: registry)
+        let router = makeRouter(core: core, configPath: configPath, registry: registry)
         let app = Application(
             router: router,
             server: .gateway(core: core, idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutMs))),
@@ -64,7 +64,7 @@ public enum GatewayServer {
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: c)
     }
 
-    public static func makeRouter(core: GatewayCore, client: HTTPClient, configPath: String?,
+    public static func makeRouter(core: GatewayCore, configPath: String?,
                                   registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let routes = ["/v1/chat/completions": "POST", "/v1/completions": "POST", "/v1/models": "GET", "/health": "GET",

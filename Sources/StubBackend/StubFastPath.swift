@@ -1,18 +1,19 @@
-import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import Logging
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
 
 /// Answers completion requests on the event loop when the stub's behaviour has no waits and no
 /// failure mid-stream (the benchmark case), so the stub costs little next to the router measured in
 /// front of it. Anything else, and any request while a router answer is still being written, goes
 /// on to the Hummingbird router, which implements every behaviour.
 final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let state: StubBackend.State
     private var answering: (chat: Bool, body: ByteBuffer?)?
@@ -26,9 +27,9 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            let path = request.path ?? ""
+            let path = request.uri
             let b = state.current
-            if request.method == .post, path == "/v1/chat/completions" || path == "/v1/completions", routerAnswersPending == 0,
+            if request.method == .POST, path == "/v1/chat/completions" || path == "/v1/completions", routerAnswersPending == 0,
                b.delayMs == 0, b.eventDelayMs == 0, b.dieAfterEvents == nil {
                 answering = (path == "/v1/chat/completions", nil)
                 return
@@ -62,8 +63,8 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let b = state.current
         state.requests.add(1, ordering: .relaxed)
         guard b.status == 200 else {
-            var headers: HTTPFields = [.contentType: "application/json"]
-            if b.status == 429 { headers[.retryAfter] = "1" }
+            var headers = HTTPHeaders([("content-type", "application/json")])
+            if b.status == 429 { headers.add(name: "retry-after", value: "1") }
             write(context, status: b.status, headers: headers,
                   body: [ByteBuffer(string: #"{"error":{"message":"stub failure \#(b.status)","type":"server_error","param":null,"code":null}}"#)])
             return
@@ -73,7 +74,7 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         } ?? false
         let answers = state.answers(model: b.model)
         if !stream {
-            write(context, status: 200, headers: [.contentType: "application/json"], body: [chat ? answers.chat : answers.completion])
+            write(context, status: 200, headers: HTTPHeaders([("content-type", "application/json")]), body: [chat ? answers.chat : answers.completion])
             return
         }
         state.inflight.add(1, ordering: .relaxed)
@@ -82,18 +83,19 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         var parts = [ByteBuffer](repeating: event, count: max(b.events, 0))
         parts.append(chat ? answers.chatLast : answers.completionLast)
         // Each event is flushed on its own, as an engine sends tokens as they come.
-        write(context, status: 200, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: parts, eventByEvent: true)
+        write(context, status: 200, headers: HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")]),
+              body: parts, eventByEvent: true)
     }
 
-    private func write(_ context: ChannelHandlerContext, status: Int, headers: HTTPFields, body: [ByteBuffer], eventByEvent: Bool = false) {
-        var fields = headers
-        if !eventByEvent { fields[.contentLength] = String(body.reduce(0) { $0 + $1.readableBytes }) }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status), headerFields: fields))), promise: nil)
+    private func write(_ context: ChannelHandlerContext, status: Int, headers: HTTPHeaders, body: [ByteBuffer], eventByEvent: Bool = false) {
+        var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)
+        if !eventByEvent { head.headers.add(name: "content-length", value: String(body.reduce(0) { $0 + $1.readableBytes })) }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         for part in body {
             if eventByEvent {
-                context.writeAndFlush(wrapOutboundOut(.body(part)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
             } else {
-                context.write(wrapOutboundOut(.body(part)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
             }
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -101,9 +103,29 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 extension StubBackend {
-    /// HTTP/1.1 with the event-loop fast path for completions (`StubFastPath`).
+    /// HTTP/1.1 with the event-loop fast path for completions (`StubFastPath`, right after the codec).
     public func server() -> HTTPServerBuilder {
         let state = self.state
-        return .http1(configuration: .init(additionalChannelHandlers: [StubFastPath(state: state)]))
+        return .init { responder in StubChannel(http1: HTTP1Channel(responder: responder), state: state) }
+    }
+}
+
+/// Hummingbird's HTTP/1.1 child channel with `StubFastPath` ahead of the HTTP types conversion.
+struct StubChannel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+    let http1: HTTP1Channel
+    let state: StubBackend.State
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let state = self.state
+        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(StubFastPath(state: state), position: .before(try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
     }
 }

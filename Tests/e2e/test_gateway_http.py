@@ -3,6 +3,7 @@ mixing proxied and router routes are answered in order, `Connection: close` is h
 `Expect: 100-continue` gets its interim answer, an oversized body gets 413 and the connection
 closes, and many requests on one keep-alive connection go through. Real gateway and stub processes."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -138,3 +139,68 @@ def test_streams_pass_through_on_a_kept_alive_connection(gateway):
     assert data.count(b"HTTP/1.1 200") == 2
     assert data.count(b"data: [DONE]") == 2
     assert data.lower().count(b"transfer-encoding: chunked") == 2
+
+
+def start_gateway(stub_args, config_text=None, tmp_path=None):
+    """A stub with `stub_args` and a gateway in front of it (optionally with a YAML config)."""
+    stub_port, port = free_port(), free_port()
+    stub = subprocess.Popen([STUB, "--port", str(stub_port), *stub_args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [BINARY, "gateway", "--port", str(port), "--backend", f"http://127.0.0.1:{stub_port}", "--log-level", "warning"]
+    if config_text:
+        path = tmp_path / "gateway.yaml"
+        path.write_text(config_text)
+        args += ["--config", str(path)]
+    gw = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_ready(f"http://127.0.0.1:{stub_port}/ready", stub)
+    wait_ready(f"http://127.0.0.1:{port}/ready", gw)
+    return port, stub, gw
+
+
+def test_idle_and_stalled_connections_are_closed_at_the_idle_timeout(tmp_path):
+    port, stub, gw = start_gateway([], "limits:\n  idle_timeout_ms: 1000\n", tmp_path)
+    try:
+        # After an answer, a silent keep-alive connection closes about a timeout later.
+        t0 = time.time()
+        data, closed = exchange(port, post(b"/v1/completions"), expect_close=True, wait=5)
+        assert data.startswith(b"HTTP/1.1 200") and closed
+        assert 0.8 < time.time() - t0 < 3.5
+        # A client that stops halfway through its request head is cut off too.
+        t0 = time.time()
+        _, closed = exchange(port, b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Le", expect_close=True, wait=5)
+        assert closed and time.time() - t0 < 3.5
+        # So is one that stops halfway through its body.
+        t0 = time.time()
+        data, closed = exchange(port, b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"pro",
+                                expect_close=True, wait=5)
+        assert closed and time.time() - t0 < 3.5
+    finally:
+        for p in (gw, stub):
+            p.terminate()
+            p.wait(timeout=20)
+
+
+def test_sigterm_lets_a_proxied_stream_finish(tmp_path):
+    # 10 events 200 ms apart: the stream is in flight when the gateway is told to stop.
+    port, stub, gw = start_gateway(["--events", "10", "--event-delay-ms", "200"])
+    try:
+        body = b'{"model":"stub-model","prompt":"hi","max_tokens":4,"stream":true}'
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(post(b"/v1/completions", body))
+            first = s.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200")
+            gw.send_signal(signal.SIGTERM)
+            out = first
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                out += data
+        assert out.count(b"data: ") == 12  # 10 events, the final one and [DONE]
+        assert b"data: [DONE]" in out and out.endswith(b"0\r\n\r\n")
+        assert gw.wait(timeout=20) == 0
+    finally:
+        for p in (gw, stub):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=20)

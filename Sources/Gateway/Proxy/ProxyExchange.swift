@@ -1,4 +1,3 @@
-import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import OpenAIAPI
@@ -15,7 +14,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
         var reason: String
         var metricReason: String
         var countsAgainstReplica: Bool
-        var response: (status: Int, headers: HTTPFields, body: ByteBuffer)?
+        var response: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
     }
 
     private enum Phase {
@@ -23,8 +22,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
         case awaitingHead
         /// A whole body is collected first: non-streamed answers (retryable until complete) and
         /// failed attempts (passed through if no other replica answers).
-        case buffering(status: Int, headers: HTTPFields, body: ByteBuffer?, failed: Bool)
-        case awaitingFirstEvent(headers: HTTPFields)
+        case buffering(status: Int, headers: HTTPHeaders, body: ByteBuffer?, failed: Bool)
+        case awaitingFirstEvent(headers: HTTPHeaders)
         case streaming
         case done
     }
@@ -32,6 +31,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
     private let core: GatewayCore
     private let pool: UpstreamPool
     let route: String
+    /// The client's HTTP version, answered in.
+    private let version: HTTPVersion
     private var requestHead: HTTPRequestHead
     private let body: ByteBuffer
     private let key: RequestRouter.Key
@@ -51,12 +52,12 @@ final class ProxyExchange: UpstreamResponseDelegate {
     /// The admission wait, when the request could not go at once.
     var waitTask: Task<Void, Never>?
 
-    static let replicaHeader = HTTPField.Name("x-scalellm-replica")!
     static let largestBody = 64 << 20
     static let largestFailureBody = 1 << 20
 
-    init(core: GatewayCore, pool: UpstreamPool, client: ProxyHandler, route: String, head: HTTPRequestHead, body: ByteBuffer,
-         key: RequestRouter.Key) {
+    init(core: GatewayCore, pool: UpstreamPool, client: ProxyHandler, route: String, version: HTTPVersion, head: HTTPRequestHead,
+         body: ByteBuffer, key: RequestRouter.Key) {
+        self.version = version
         self.core = core
         self.pool = pool
         self.client = client
@@ -77,7 +78,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
     func reject(_ error: OpenAIError) {
         guard let client else { return }
         GatewayMetrics.request(route: route, status: error.status, policy: policyLabel)
-        client.respond(error)
+        client.respond(error, version: version)
         finish()
     }
 
@@ -173,15 +174,15 @@ final class ProxyExchange: UpstreamResponseDelegate {
         guard let client else { return }
         if let r = lastFailure?.response {
             GatewayMetrics.request(route: route, status: r.status, policy: policyLabel)
-            client.respond(status: r.status, headers: r.headers, body: r.body)
+            client.respond(status: r.status, headers: r.headers, body: r.body, version: version)
         } else if core.pool.routable.isEmpty {
             GatewayMetrics.rejected(reason: "no_ready_replica")
             GatewayMetrics.request(route: route, status: 503, policy: policyLabel)
-            client.respond(OpenAIError.notReady("No replica is ready to serve the request"))
+            client.respond(OpenAIError.notReady("No replica is ready to serve the request"), version: version)
         } else {
             GatewayMetrics.request(route: route, status: 502, policy: policyLabel)
             client.respond(OpenAIError(status: 502, message: "Every replica tried failed: \(lastFailure?.reason ?? "no replica left to try")",
-                                       type: "server_error", code: "bad_gateway"))
+                                       type: "server_error", code: "bad_gateway"), version: version)
         }
         finish()
     }
@@ -206,13 +207,14 @@ final class ProxyExchange: UpstreamResponseDelegate {
     func upstreamHead(_ head: HTTPResponseHead) {
         guard case .awaitingHead = phase, let lease else { return }
         let status = Int(head.status.code)
-        var headers = HTTPFields()
-        if let ct = head.headers.first(name: "content-type") { headers[.contentType] = ct }
-        if let ra = head.headers.first(name: "retry-after") { headers[.retryAfter] = ra }
-        headers[Self.replicaHeader] = lease.replica.url
+        var headers = HTTPHeaders()
+        let contentType = head.headers.first(name: "content-type")
+        if let contentType { headers.add(name: "content-type", value: contentType) }
+        if let ra = head.headers.first(name: "retry-after") { headers.add(name: "retry-after", value: ra) }
+        headers.add(name: "x-scalellm-replica", value: lease.replica.url)
         if status >= 500 || status == 429 {
             phase = .buffering(status: status, headers: headers, body: nil, failed: true)
-        } else if status == 200, headers[.contentType]?.hasPrefix("text/event-stream") == true {
+        } else if status == 200, contentType?.hasPrefix("text/event-stream") == true {
             phase = .awaitingFirstEvent(headers: headers)
         } else {
             phase = .buffering(status: status, headers: headers, body: nil, failed: false)
@@ -233,7 +235,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
             GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
             GatewayMetrics.request(route: route, status: 200, policy: policyLabel)
             phase = .streaming
-            client.startStream(headers: headers)
+            client.startStream(headers: headers, version: version)
             client.streamChunk(chunk)
         case .buffering(let status, let headers, var body, let failed):
             phase = .routing  // drops the phase's reference, so appending does not copy the buffer
@@ -273,7 +275,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
             lease.replica.recordProxySuccess()
             GatewayMetrics.request(route: route, status: status, policy: policyLabel)
             GatewayMetrics.duration(route: route, seconds: .now - started)
-            client?.respond(status: status, headers: headers, body: body ?? ByteBuffer())
+            client?.respond(status: status, headers: headers, body: body ?? ByteBuffer(), version: version)
             finish()
         case .awaitingFirstEvent:
             attemptFailed(Failure(reason: "stream from \(lease.replica.url) ended before its first event",

@@ -4,7 +4,7 @@ front of the fast stub replica (`scalellm-stub`), against the stub direct, at co
 non-streaming and streaming (16 SSE events per answer). Load from wrk (Debian package) with a Lua
 body. Routers: ours, and optionally vllm-router / sglang-router from a venv (--router-venv).
 
-    swift build -c release --product scalellm --product scalellm-stub
+    swift build -c release
     scripts/bench_gateway.py --seconds 10 [--router-venv /tmp/router-venv]
 """
 import argparse

@@ -8,6 +8,9 @@ void openblas_set_num_threads(int);
 
 static int ck_gemm_threshold = 8;
 void ck_set_gemm_threshold(int ntok) { ck_gemm_threshold = ntok < 2 ? 2 : ntok; }
+static int ck_batch_gemm = CK_GEMM_PANEL;
+void ck_set_batch_gemm(int kind) { ck_batch_gemm = kind == CK_GEMM_OPENBLAS ? CK_GEMM_OPENBLAS : CK_GEMM_PANEL; }
+int ck_get_batch_gemm(void) { return ck_batch_gemm; }
 static int ck_int8_tokens = 16;
 void ck_set_int8_max_tokens(int ntok) { ck_int8_tokens = ntok < 0 ? 0 : ntok; }
 int ck_int8_max_tokens(void) { return ck_int8_tokens; }
@@ -91,6 +94,10 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         job.Xq = xq;
         job.qfn = !avx2 ? ck_rows_q8a_scalar(type) : ntok > 1 ? ck_rows_q8a_avx2_multi(type) : ck_rows_q8a_avx2(type);
         ck_pool_run(pool, ck_matmul_task, &job, (rows + per - 1) / per);
+        return;
+    }
+    if (ntok >= ck_gemm_threshold && ck_batch_gemm == CK_GEMM_PANEL) {
+        ck_gemm_panel(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy);
         return;
     }
     if (ntok >= ck_gemm_threshold) {

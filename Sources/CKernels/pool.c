@@ -208,17 +208,20 @@ float *ck_pool_scratch(ck_pool *pool, int thread, size_t floats) {
     return s->ptr;
 }
 
-ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks) {
+float *ck_pool_shared_floats(ck_pool *pool, size_t floats) {
     static _Thread_local ck_scratch solo;
     ck_scratch *s = pool ? &pool->activations : &solo;
-    size_t floats = blocks * sizeof(ck_block_q8a) / sizeof(float);
     if (s->floats < floats) {
         free(s->ptr);
         size_t grown = floats + floats / 2 + 64;
         s->ptr = aligned_alloc(64, (grown * sizeof(float) + 63) & ~(size_t)63);
         s->floats = s->ptr ? grown : 0;
     }
-    return (ck_block_q8a *)s->ptr;
+    return s->ptr;
+}
+
+ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks) {
+    return (ck_block_q8a *)ck_pool_shared_floats(pool, (blocks * sizeof(ck_block_q8a) + sizeof(float) - 1) / sizeof(float));
 }
 
 struct ck_barrier {

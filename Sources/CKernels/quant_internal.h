@@ -49,6 +49,11 @@ ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type);
 ck_rows_fn ck_rows_scalar(int type);
 /// A caller-side buffer for quantized activations (kept by the pool, grown on demand).
 ck_block_q8a *ck_pool_activation_buffer(ck_pool *pool, size_t blocks);
+/// The same buffer as floats (the panel GEMM's transposed activations); one user per call.
+float *ck_pool_shared_floats(ck_pool *pool, size_t floats);
+/// Panel GEMM (gemm_panel.c): Y = X * W^T with weights dequantized six rows at a time.
+void ck_gemm_panel(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+                   const float *X, int ntok, float *Y, int ldy);
 ck_rows_fn ck_rows_avx2(int type);
 void ck_dequantize_row_scalar(int type, const void *src, float *dst, int64_t n);
 void ck_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);

@@ -126,6 +126,20 @@ public enum Kernels {
                            Int32(kvStride), out)
     }
 
-    /// Batches of at least this many tokens use dequantize + OpenBLAS sgemm.
+    /// Batches of at least this many tokens use the batch GEMM (`batchGemm`).
     public static func setGemmThreshold(_ tokens: Int) { ck_set_gemm_threshold(Int32(tokens)) }
+
+    /// The batch GEMM: the project's panel kernel or OpenBLAS sgemm.
+    public enum BatchGemm: String, Sendable, CaseIterable {
+        /// Six weight rows dequantized at a time into a register-blocked 6x16 kernel (default).
+        case panel
+        /// Blocks of rows dequantized, then single-threaded OpenBLAS sgemm per worker.
+        case openblas
+    }
+
+    /// Which batch GEMM large batches use (process-wide).
+    public static var batchGemm: BatchGemm {
+        get { ck_get_batch_gemm() == Int32(CK_GEMM_OPENBLAS) ? .openblas : .panel }
+        set { ck_set_batch_gemm(newValue == .openblas ? Int32(CK_GEMM_OPENBLAS) : Int32(CK_GEMM_PANEL)) }
+    }
 }

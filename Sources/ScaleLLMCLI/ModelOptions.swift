@@ -14,6 +14,9 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products, fastest) or f32 (exact float math).")
     public var decodeActivations: String = "q8"
 
+    @Option(help: "GEMM for batches of 8+ tokens: panel (the project's register-blocked kernel) or openblas (dequantize + sgemm).")
+    public var batchGemm: String = Kernels.BatchGemm.panel.rawValue
+
     @Option(help: "Quantize F32/F16/BF16 weights at load time: q8_0 or q4_0.")
     public var quantize: String?
 
@@ -26,6 +29,9 @@ public struct ModelOptions: ParsableArguments {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         guard ["q8", "f32"].contains(decodeActivations) else {
             throw ValidationError("--decode-activations must be q8 or f32 (got '\(decodeActivations)')")
+        }
+        guard Kernels.BatchGemm(rawValue: batchGemm) != nil else {
+            throw ValidationError("--batch-gemm must be panel or openblas (got '\(batchGemm)')")
         }
         guard tensorParallel >= 1 && tensorParallel <= 64 else {
             throw ValidationError("--tensor-parallel must be between 1 and 64 (got \(tensorParallel))")
@@ -47,6 +53,7 @@ public struct ModelOptions: ParsableArguments {
     /// Applies process-wide kernel settings from these options.
     public func applyKernelSettings() {
         Kernels.int8MaxTokens = decodeActivations == "q8" ? 16 : 0
+        Kernels.batchGemm = Kernels.BatchGemm(rawValue: batchGemm) ?? .panel
     }
 
     /// The model path: --model (a file, or a catalog name pulled into the store when missing), or

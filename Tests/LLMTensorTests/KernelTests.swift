@@ -66,6 +66,24 @@ struct KernelTests {
         }
     }
 
+    /// Batches at or above the GEMM threshold: six-row groups with a remainder (5, 70 rows), token
+    /// strips of 16 with a remainder (33), for both batch GEMMs and both instruction sets.
+    @Test("batch GEMMs (panel and OpenBLAS) equal the reference at awkward shapes, SIMD and scalar",
+          arguments: quantized + floats, Kernels.BatchGemm.allCases)
+    func batchGemm(type: TensorType, gemm: Kernels.BatchGemm) {
+        let before = Kernels.batchGemm
+        Kernels.batchGemm = gemm
+        defer { Kernels.batchGemm = before }
+        for rows in [5, 6, 70] {
+            for tokens in [8, 16, 33, 64] {
+                for cols in [32, 576] {
+                    Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: nil, exact: true)
+                    Self.check(type, rows: rows, cols: cols, tokens: tokens, isa: .scalar, exact: true)
+                }
+            }
+        }
+    }
+
     @Test("float matmul equals the reference at awkward lengths", arguments: floats, [1, 31, 32, 33, 1023])
     func floatMatmul(type: TensorType, cols: Int) {
         for rows in [1, 7, 33] {

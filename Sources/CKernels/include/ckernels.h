@@ -95,7 +95,14 @@ void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int row
 void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                   const float *X, int ntok, float *Y, int ldy, int int8_max_tokens);
 
-/// Token counts at or above this use the dequantize + sgemm path (default 8).
+/// How batches at or above the GEMM threshold are multiplied: CK_GEMM_PANEL (default: weights
+/// dequantized six rows at a time into a 6x16 register-blocked kernel, gemm_panel.c) or
+/// CK_GEMM_OPENBLAS (blocks of rows dequantized, then OpenBLAS sgemm).
+enum { CK_GEMM_PANEL = 0, CK_GEMM_OPENBLAS = 1 };
+void ck_set_batch_gemm(int kind);
+int ck_get_batch_gemm(void);
+
+/// Token counts at or above this use the batch GEMM path (default 8).
 void ck_set_gemm_threshold(int ntok);
 /// Token counts at or below this (default 16: decode steps) quantize activations to 8 bits per
 /// block of 32 and use integer dot products against Q4_0/Q4_1/Q8_0 weights, as llama.cpp does;

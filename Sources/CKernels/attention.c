@@ -53,6 +53,29 @@ static inline int first_key(const ck_attn_segment *s, int pos) {
     return s->window > 0 && pos - s->window + 1 > 0 ? pos - s->window + 1 : 0;
 }
 
+// scores[p] = e^(scores[p] - max) for p < n; returns their sum.
+static float exp_sum_scalar(float *scores, int n, float max) {
+    float sum = 0;
+    for (int p = 0; p < n; p++) {
+        scores[p] = expf(scores[p] - max);
+        sum += scores[p];
+    }
+    return sum;
+}
+
+#if defined(__x86_64__)
+static CK_AVX2 float exp_sum_avx2(float *scores, int n, float max) {
+    __m256 m = _mm256_set1_ps(max), acc = _mm256_setzero_ps();
+    int p = 0;
+    for (; p + 8 <= n; p += 8) {
+        __m256 e = ck_exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + p), m));
+        _mm256_storeu_ps(scores + p, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    return ck_hsum8(acc) + exp_sum_scalar(scores + p, n - p, max);
+}
+#endif
+
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nheads;
@@ -68,8 +91,9 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
+    float (*exp_sum)(float *, int, float) = exp_sum_scalar;
 #if defined(__x86_64__)
-    if (hd % 16 == 0 && ck_isa_active() == CK_ISA_AVX2) { dot = dot_avx2; axpy = axpy_avx2; }
+    if (hd % 16 == 0 && ck_isa_active() == CK_ISA_AVX2) { dot = dot_avx2; axpy = axpy_avx2; exp_sum = exp_sum_avx2; }
 #endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
@@ -80,12 +104,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
         scores[p] = s;
         if (s > maxs) maxs = s;
     }
-    float sum = 0;
-    for (int p = p0; p <= pos; p++) {
-        scores[p] = expf(scores[p] - maxs);
-        sum += scores[p];
-    }
-    float inv = 1.0f / sum;
+    float inv = 1.0f / exp_sum(scores + p0, pos + 1 - p0, maxs);
     for (int i = 0; i < hd; i++) o[i] = 0;
     for (int p = p0; p <= pos; p++) {
         const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
@@ -137,9 +156,8 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
             }
         }
         for (int g = 0; g < gn; g++) {
-            float *sg = scores + (size_t)g * n, sum = 0;
-            for (int p = 0; p < n; p++) { sg[p] = expf(sg[p] - maxs[g]); sum += sg[p]; }
-            float inv = 1.0f / sum;
+            float *sg = scores + (size_t)g * n;
+            float inv = 1.0f / exp_sum_avx2(sg, n, maxs[g]);
             for (int p = 0; p < n; p++) sg[p] *= inv;
         }
         for (int d = 0; d < hd; d += 32) {

@@ -1,6 +1,7 @@
 // Element-wise layer pieces: RMSNorm, rotary embedding (adjacent and NEOX pairs), SwiGLU, GeGLU,
 // scaling, residual add.
 #include "ckernels.h"
+#include "simd_avx2.h"
 
 #include <math.h>
 
@@ -71,11 +72,34 @@ void ck_scale(float *x, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
 
-void ck_swiglu(float *gate, const float *up, int64_t n) {
+static void ck_swiglu_scalar(float *gate, const float *up, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float g = gate[i];
         gate[i] = g / (1.0f + expf(-g)) * up[i];
     }
+}
+
+#if defined(__x86_64__)
+static CK_AVX2 void ck_swiglu_avx2(float *gate, const float *up, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, ck_exp8(_mm256_sub_ps(zero, g))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    ck_swiglu_scalar(gate + i, up + i, n - i);
+}
+#endif
+
+void ck_swiglu(float *gate, const float *up, int64_t n) {
+#if defined(__x86_64__)
+    if (ck_isa_active() == CK_ISA_AVX2) {
+        ck_swiglu_avx2(gate, up, n);
+        return;
+    }
+#endif
+    ck_swiglu_scalar(gate, up, n);
 }
 
 void ck_add(float *y, const float *x, int64_t n) {

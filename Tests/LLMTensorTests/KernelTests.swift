@@ -84,6 +84,25 @@ struct KernelTests {
         }
     }
 
+    @Test("SwiGLU (SIMD exp) equals g * sigmoid(g) * up at awkward lengths and extreme inputs")
+    func swiglu() {
+        for n in [1, 7, 8, 9, 1536, 1543] {
+            var gate = Self.values(n, seed: UInt64(n), scale: 12)
+            if n > 8 { gate[0] = -95; gate[1] = 95; gate[2] = 0; gate[3] = -30 }
+            let up = Self.values(n, seed: UInt64(n + 1), scale: 2)
+            for isa in [nil, InstructionSet.scalar] {
+                InstructionSet.force(isa)
+                defer { InstructionSet.force(nil) }
+                var out = gate
+                out.withUnsafeMutableBufferPointer { o in up.withUnsafeBufferPointer { ck_swiglu(o.baseAddress!, $0.baseAddress!, Int64(n)) } }
+                for i in 0..<n {
+                    let g = Double(gate[i]), ref = g / (1 + Foundation.exp(-g)) * Double(up[i])
+                    #expect(abs(Double(out[i]) - ref) <= 2e-6 * abs(ref) + 1e-30, "n \(n) isa \(String(describing: isa)) [\(i)] g \(g): \(out[i]) vs \(ref)")
+                }
+            }
+        }
+    }
+
     @Test("float matmul equals the reference at awkward lengths", arguments: floats, [1, 31, 32, 33, 1023])
     func floatMatmul(type: TensorType, cols: Int) {
         for rows in [1, 7, 33] {

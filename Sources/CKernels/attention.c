@@ -117,6 +117,7 @@ static void ck_attn_task(void *raw, int task, int thread) {
 // is loaded once for the group; dot products and the weighted V sum are inlined, and the output
 // accumulates in registers 32 dimensions at a time. Requires head_dim % 32 == 0.
 #define CK_ATTN_G 4
+#define CK_ATTN_AHEAD 4
 static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nkv;
@@ -142,6 +143,12 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
         float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
         for (int p = 0; p < n; p++) {
             const float *k = seg->k + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd;
+            // Rows of paged blocks are scattered: fetch a few positions ahead (latency, not
+            // bandwidth, bounds this loop).
+            if (p + CK_ATTN_AHEAD < n) {
+                const char *next = (const char *)(seg->k + kv_row(seg, p0 + p + CK_ATTN_AHEAD) * j->kv_stride + (size_t)kvh * hd);
+                for (int c = 0; c < hd * (int)sizeof(float); c += 64) _mm_prefetch(next + c, _MM_HINT_T0);
+            }
             __m256 acc[CK_ATTN_G];
             for (int g = 0; g < CK_ATTN_G; g++) acc[g] = _mm256_setzero_ps();
             for (int i = 0; i < hd; i += 8) {
@@ -166,6 +173,11 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
                 for (int i = 0; i < 4; i++) acc[g][i] = _mm256_setzero_ps();
             for (int p = 0; p < n; p++) {
                 const float *v = seg->v + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd + d;
+                if (p + CK_ATTN_AHEAD < n) {
+                    const char *next = (const char *)(seg->v + kv_row(seg, p0 + p + CK_ATTN_AHEAD) * j->kv_stride + (size_t)kvh * hd + d);
+                    _mm_prefetch(next, _MM_HINT_T0);
+                    _mm_prefetch(next + 64, _MM_HINT_T0);
+                }
                 __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
                 __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
                 for (int g = 0; g < CK_ATTN_G; g++) {

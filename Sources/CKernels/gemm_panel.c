@@ -102,9 +102,16 @@ static void ck_panel_task(void *raw, int task, int thread) {
             for (int t0 = tb; t0 < te; t0 += CK_PANEL_TOKENS) {
                 j->kernel(wg, j->cols, j->XT + (size_t)t0 * j->cols, CK_PANEL_TOKENS, j->cols, tile);
                 int nt = te - t0 < CK_PANEL_TOKENS ? te - t0 : CK_PANEL_TOKENS;
-                for (int i = 0; i < nt; i++) {
-                    float *y = j->Y + (size_t)(t0 + i) * j->ldy + r0 + g * CK_PANEL_ROWS;
-                    for (int r = 0; r < nr; r++) y[r] = tile[r * CK_PANEL_TOKENS + i];
+                float *y = j->Y + (size_t)t0 * j->ldy + r0 + g * CK_PANEL_ROWS;
+                if (nr == CK_PANEL_ROWS && nt == CK_PANEL_TOKENS) {
+                    // Whole tile: fixed-size stores, no per-element bounds.
+                    for (int i = 0; i < CK_PANEL_TOKENS; i++, y += j->ldy) {
+                        y[0] = tile[i];      y[1] = tile[16 + i]; y[2] = tile[32 + i];
+                        y[3] = tile[48 + i]; y[4] = tile[64 + i]; y[5] = tile[80 + i];
+                    }
+                } else {
+                    for (int i = 0; i < nt; i++, y += j->ldy)
+                        for (int r = 0; r < nr; r++) y[r] = tile[r * CK_PANEL_TOKENS + i];
                 }
             }
         }

@@ -1,11 +1,12 @@
 """Bad input gets OpenAI-style 4xx errors naming the problem, and the server keeps serving."""
 import json
 import socket
+import subprocess
 import time
 
 import pytest
 
-from conftest import json_error, raw_request
+from conftest import BINARY, json_error, raw_request
 
 GOOD = json.dumps({"prompt": "Hello", "max_tokens": 2, "temperature": 0}).encode()
 
@@ -120,3 +121,24 @@ def test_client_disconnect_stops_generation(server):
     assert server.metric("vllm:num_requests_running") == 0
     assert server.metric("vllm:gpu_cache_usage_perc") == 0  # its KV blocks were freed at once
     still_serving(server)
+
+
+def test_bad_kernel_flags_are_named():
+    r = subprocess.run([BINARY, "generate", "--prompt", "x", "--batch-gemm", "mkl"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "--batch-gemm must be panel or openblas (got 'mkl')" in r.stderr, r.stderr
+    r = subprocess.run([BINARY, "generate", "--prompt", "x", "--decode-activations", "q4"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "--decode-activations must be q8 or f32 (got 'q4')" in r.stderr, r.stderr
+
+
+def test_both_batch_gemms_answer_from_the_prompt():
+    # A prompt of 17+ tokens, so its prefill takes the batch GEMM. The two GEMMs add in different
+    # orders, so later greedy tokens may part at a near tie; the answer itself must be there.
+    prompt = ("The history of the city of Paris goes back more than two thousand years, to a small settlement "
+              "on an island in the river Seine. Today the capital of France is")
+    outs = []
+    for gemm in ("panel", "openblas"):
+        r = subprocess.run([BINARY, "generate", "--prompt", prompt, "--max-tokens", "8",
+                            "--batch-gemm", gemm], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert all(o.lstrip().startswith("Paris") for o in outs), outs

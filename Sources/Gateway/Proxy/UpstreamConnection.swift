@@ -32,6 +32,9 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// first byte was most likely closed by the replica while idle).
     private(set) var responseStarted = false
     var idleSince = NIODeadline.now()
+    /// The pool holding this connection while it is idle; told when the connection closes, so a
+    /// replica that went away leaves no dead connections behind.
+    weak var idleIn: UpstreamPool?
 
     init(endpoint: Endpoint) {
         self.endpoint = endpoint
@@ -95,6 +98,7 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         reusable = false
+        idleIn?.discard(self)
         fail(UpstreamClosedError())
     }
 

@@ -24,6 +24,8 @@ final class UpstreamPool {
     func connection(to endpoint: Endpoint, fresh: Bool = false, _ done: @escaping (Result<UpstreamConnection, any Error>, _ reused: Bool) -> Void) {
         let now = NIODeadline.now()
         while !fresh, let c = idle[endpoint]?.popLast() {
+            c.idleIn = nil
+            if idle[endpoint]?.isEmpty == true { idle[endpoint] = nil }
             if c.isOpen && now - c.idleSince < idleTimeout {
                 done(.success(c), true)
                 return
@@ -63,7 +65,16 @@ final class UpstreamPool {
             return
         }
         connection.idleSince = .now()
+        connection.idleIn = self
         idle[connection.endpoint, default: []].append(connection)
+    }
+
+    /// Drops an idle connection that closed (the replica timed it out, or went away).
+    func discard(_ connection: UpstreamConnection) {
+        connection.idleIn = nil
+        guard var list = idle[connection.endpoint], let i = list.firstIndex(where: { $0 === connection }) else { return }
+        list.remove(at: i)
+        idle[connection.endpoint] = list.isEmpty ? nil : list
     }
 }
 

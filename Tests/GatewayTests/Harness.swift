@@ -20,12 +20,17 @@ final class Harness: Sendable {
     /// A stub replica on a free port; returns it and its URL.
     func stub(_ behaviour: StubBackend.Behaviour = .init()) async throws -> (StubBackend, String) {
         let stub = StubBackend(behaviour)
+        return (stub, try await backend(stub.makeRouter()))
+    }
+
+    /// Any router as a replica on a free port; returns its URL.
+    func backend(_ router: Router<BasicRequestContext>) async throws -> String {
         let port = PortBox()
-        let app = Application(router: stub.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { ch in port.set(ch.localAddress?.port) },
                               logger: Self.quiet("stub"))
         tasks.withLock { $0.append(Task { try await app.runService(gracefulShutdownSignals: []) }) }
-        return (stub, "http://127.0.0.1:\(try await Self.wait(port))")
+        return "http://127.0.0.1:\(try await Self.wait(port))"
     }
 
     /// A gateway over `config` on a free port; returns its core-less base URL.

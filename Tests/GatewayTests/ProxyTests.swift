@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import Hummingbird
+import NIOCore
 import StubBackend
 import Testing
 
@@ -77,6 +79,33 @@ import Testing
             let g = try await h.gateway(Harness.config([a, bb]))
             let r = try await h.post(g + "/v1/completions", #"{"prompt":"x"}"#)
             #expect(r.status == 429 && r.headers["retry-after"] == "1" && r.body.contains("stub failure 429"))
+        }
+    }
+
+    @Test func anOversizedFailureAnswerIsDroppedAndRetriedNotWaitedOn() async throws {
+        try await withHarness { h in
+            // A replica that is ready but answers completions with a 500 of 2 MiB (the gateway keeps
+            // at most 1 MiB of a failed answer).
+            let big = Router(context: BasicRequestContext.self)
+            big.get("/ready") { _, _ in Response(status: .ok) }
+            big.post("/v1/completions") { _, _ in
+                Response(status: .internalServerError, headers: [.contentType: "application/json"],
+                         body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 2 << 20)))
+            }
+            let bad = try await h.backend(big)
+            let started = ContinuousClock.now
+            let alone = try await h.gateway(Harness.config([bad]))
+            let r = try await h.post(alone + "/v1/completions", #"{"prompt":"x"}"#)
+            #expect(r.status == 502 && r.body.contains("exceeded"), "\(r.status) \(r.body.prefix(200))")
+            let (_, good) = try await h.stub()
+            var c = Harness.config([bad, good])
+            c.routing.policy = .roundRobin
+            let both = try await h.gateway(c)
+            for _ in 0..<4 {
+                let r = try await h.post(both + "/v1/completions", #"{"prompt":"x"}"#)
+                #expect(r.status == 200 && r.headers["x-scalellm-replica"] == good)
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 

@@ -244,11 +244,10 @@ final class ProxyExchange: UpstreamResponseDelegate {
             } else {
                 body!.writeImmutableBuffer(chunk)
             }
+            phase = .buffering(status: status, headers: headers, body: body, failed: failed)
             if body!.readableBytes > (failed ? Self.largestFailureBody : Self.largestBody) {
                 upstreamFailed(UpstreamBodyTooLargeError(bytes: body!.readableBytes))
-                return
             }
-            phase = .buffering(status: status, headers: headers, body: body, failed: failed)
         default:
             break
         }

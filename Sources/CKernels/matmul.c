@@ -96,11 +96,11 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         ck_pool_run(pool, ck_matmul_task, &job, (rows + per - 1) / per);
         return;
     }
-    if (ntok >= ck_gemm_threshold && ck_batch_gemm == CK_GEMM_PANEL) {
-        ck_gemm_panel(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy);
-        return;
-    }
     if (ntok >= ck_gemm_threshold) {
+        if (ck_batch_gemm == CK_GEMM_PANEL) {
+            ck_gemm_panel(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy);
+            return;
+        }
         pthread_once(&ck_blas_once, ck_blas_single_thread);
         job.rows_per_task = 64;
         int ntasks = (rows + 63) / 64;

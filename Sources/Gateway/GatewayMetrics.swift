@@ -7,20 +7,20 @@ import Synchronization
 /// metrics factory (a registry lock, label arrays), which cost ~4 % of the proxy's cycles.
 enum GatewayMetrics {
     static func request(route: String, status: Int, policy: String) {
-        counter(Key("scalellm_gateway_requests_total", route, String(status), policy)) {
+        counters.get(Key("scalellm_gateway_requests_total", route, String(status), policy)) {
             Counter(label: "scalellm_gateway_requests_total",
                     dimensions: [("route", route), ("status", String(status)), ("policy", policy)])
         }.increment()
     }
 
     static func duration(route: String, seconds: Duration) {
-        timer(Key("scalellm_gateway_request_duration_seconds", route)) {
+        timers.get(Key("scalellm_gateway_request_duration_seconds", route)) {
             Timer(label: "scalellm_gateway_request_duration_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
         }.recordNanoseconds(nanos(seconds))
     }
 
     static func timeToFirstByte(route: String, seconds: Duration) {
-        timer(Key("scalellm_gateway_time_to_first_token_seconds", route)) {
+        timers.get(Key("scalellm_gateway_time_to_first_token_seconds", route)) {
             Timer(label: "scalellm_gateway_time_to_first_token_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
         }.recordNanoseconds(nanos(seconds))
     }
@@ -35,22 +35,20 @@ enum GatewayMetrics {
             self.c = c
         }
     }
-    private static let counters = Mutex<[Key: Counter]>([:])
-    private static let timers = Mutex<[Key: Timer]>([:])
 
-    private static func counter(_ key: Key, _ make: () -> Counter) -> Counter {
-        if let c = counters.withLock({ $0[key] }) { return c }
-        let c = make()
-        counters.withLock { $0[key] = c }
-        return c
-    }
+    /// Metric handles by series, made once.
+    private final class Handles<Handle: Sendable>: Sendable {
+        private let made = Mutex<[Key: Handle]>([:])
 
-    private static func timer(_ key: Key, _ make: () -> Timer) -> Timer {
-        if let t = timers.withLock({ $0[key] }) { return t }
-        let t = make()
-        timers.withLock { $0[key] = t }
-        return t
+        func get(_ key: Key, _ make: () -> Handle) -> Handle {
+            if let h = made.withLock({ $0[key] }) { return h }
+            let h = make()
+            made.withLock { $0[key] = h }
+            return h
+        }
     }
+    private static let counters = Handles<Counter>()
+    private static let timers = Handles<Timer>()
 
     // Created after the Prometheus bootstrap, or they would be no-ops for the process's life.
     static let inflight = gauge("scalellm_gateway_inflight_requests")
@@ -70,13 +68,13 @@ enum GatewayMetrics {
     }
 
     static func routing(policy: RoutingPolicy, reason: String) {
-        counter(Key("scalellm_gateway_routing_decisions_total", policy.rawValue, reason)) {
+        counters.get(Key("scalellm_gateway_routing_decisions_total", policy.rawValue, reason)) {
             Counter(label: "scalellm_gateway_routing_decisions_total", dimensions: [("policy", policy.rawValue), ("reason", reason)])
         }.increment()
     }
 
     static func retry(reason: String) {
-        counter(Key("scalellm_gateway_retries_total", reason)) {
+        counters.get(Key("scalellm_gateway_retries_total", reason)) {
             Counter(label: "scalellm_gateway_retries_total", dimensions: [("reason", reason)])
         }.increment()
     }

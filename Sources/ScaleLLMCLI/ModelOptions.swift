@@ -14,7 +14,7 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products, fastest) or f32 (exact float math).")
     public var decodeActivations: String = "q8"
 
-    @Option(help: "GEMM for batches of 8+ tokens: panel (the project's register-blocked kernel) or openblas (dequantize + sgemm).")
+    @Option(help: "GEMM for batches of 17+ tokens (8+ with f32 decode activations): panel (the project's register-blocked kernel) or openblas (dequantize + sgemm).")
     public var batchGemm: String = Kernels.BatchGemm.panel.rawValue
 
     @Option(help: "Quantize F32/F16/BF16 weights at load time: q8_0 or q4_0.")

@@ -80,19 +80,23 @@ public enum JSONBody {
         return e
     }()
 
+    /// The JSON bytes of `value` (`{}` if it cannot be encoded).
+    public static func bytes<T: Encodable>(_ value: T) -> ByteBuffer {
+        ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: bytes(value)))
+    }
+
+    /// The Retry-After seconds an error answer carries: its own, else 1 for 429 and 503.
+    public static func retryAfter(_ error: OpenAIError) -> Int? {
+        error.retryAfter ?? (error.status == 429 || error.status == 503 ? 1 : nil)
     }
 
     public static func errorResponse(_ error: OpenAIError) -> Response {
         var r = response(error, status: HTTPResponse.Status(code: error.status))
-        if let after = error.retryAfter {
-            r.headers[.retryAfter] = String(after)
-        } else if error.status == 429 || error.status == 503 {
-            r.headers[.retryAfter] = "1"
-        }
+        if let after = retryAfter(error) { r.headers[.retryAfter] = String(after) }
         return r
     }
 

@@ -86,8 +86,8 @@ void ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
 float ck_dot(int type, const void *w, const float *x, int64_t n);
 
 /// Y[t * ldy + r] = dot(W row r, X[t * cols ...]) for r < rows, t < ntok.
-/// W is row-major with `row_bytes` bytes per row. Rows are split across the pool; large batches
-/// dequantize blocks of rows and use OpenBLAS sgemm per worker (single-threaded OpenBLAS).
+/// W is row-major with `row_bytes` bytes per row. Rows are split across the pool; batches at or
+/// above the GEMM threshold use the batch GEMM chosen with ck_set_batch_gemm.
 void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                const float *X, int ntok, float *Y, int ldy);
 

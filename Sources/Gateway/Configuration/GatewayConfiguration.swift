@@ -153,7 +153,9 @@ public struct BackendConfiguration: Codable, Sendable, Equatable, Hashable {
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public let host: String
     public let port: Int
-    public var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    public var description: String { "http://" + hostHeader }
+    /// `host:port` as a Host header writes it (an IPv6 host in brackets).
+    public var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     public init(host: String, port: Int) {
         self.host = host

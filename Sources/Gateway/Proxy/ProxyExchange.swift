@@ -332,8 +332,3 @@ struct UpstreamBodyTooLargeError: Error, CustomStringConvertible {
     let bytes: Int
     var description: String { "the answer exceeded \(bytes) bytes" }
 }
-
-extension Endpoint {
-    /// The Host header value for requests to this endpoint.
-    var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}

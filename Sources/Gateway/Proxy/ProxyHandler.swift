@@ -1,5 +1,4 @@
 import Foundation
-import HummingbirdCore
 import NIOCore
 import NIOHTTP1
 import OpenAIAPI
@@ -48,6 +47,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterAnswer = false
     /// A graceful shutdown arrived while this handler was answering: close after the answer.
     private var quiescing = false
+    /// The connection closes once the current answer has been written.
+    private var closesAfterAnswer: Bool { closeAfterAnswer || quiescing }
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
 
@@ -101,6 +102,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context?.fireChannelRead(wrapInboundOut(part))
             }
             return true
+        case (_, .discarding), (_, .closed):
+            break
         case (.head, _):
             return false
         case (.body, .forwarding):
@@ -121,8 +124,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.end, .collecting(let head, let path, let body)):
             startExchange(head, path: path, body: body ?? ByteBuffer())
-        case (_, .discarding), (_, .closed):
-            break
         case (.body, _), (.end, _):
             return false
         }
@@ -201,7 +202,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
         if case .end = unwrapOutboundIn(data) {
-            routerAnswersPending -= 1
+            // (An answer to a request the codec could not parse never passed through here.)
+            routerAnswersPending = max(0, routerAnswersPending - 1)
             lastActivity = .now()
             drainQueue()
         }
@@ -305,7 +307,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         var head = HTTPResponseHead(version: version, status: .init(statusCode: status), headers: headers)
         head.headers.add(name: "content-length", value: String(body.readableBytes))
-        if close || closeAfterAnswer || quiescing { head.headers.add(name: "connection", value: "close") }
+        if close || closesAfterAnswer { head.headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         writeEnd(context, close: close)
@@ -314,18 +316,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// An OpenAI-style error answer (with Retry-After on 429 and 503).
     func respond(_ error: OpenAIError, version: HTTPVersion, close: Bool = false) {
         var headers = HTTPHeaders([("content-type", "application/json")])
-        if let after = error.retryAfter {
-            headers.add(name: "retry-after", value: String(after))
-        } else if error.status == 429 || error.status == 503 {
-            headers.add(name: "retry-after", value: "1")
-        }
-        let body = (try? JSONBody.encoder.encode(error)) ?? Data("{}".utf8)
-        respond(status: error.status, headers: headers, body: ByteBuffer(bytes: body), version: version, close: close)
+        if let after = JSONBody.retryAfter(error) { headers.add(name: "retry-after", value: String(after)) }
+        respond(status: error.status, headers: headers, body: JSONBody.bytes(error), version: version, close: close)
     }
 
     /// Ends the answer; closes the connection after it when asked to.
     private func writeEnd(_ context: ChannelHandlerContext, close: Bool = false) {
-        guard close || closeAfterAnswer || quiescing else {
+        guard close || closesAfterAnswer else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
@@ -336,7 +333,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func startStream(headers: HTTPHeaders, version: HTTPVersion) {
         var head = HTTPResponseHead(version: version, status: .ok, headers: headers)
-        if closeAfterAnswer || quiescing { head.headers.add(name: "connection", value: "close") }
+        if closesAfterAnswer { head.headers.add(name: "connection", value: "close") }
         context?.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 

@@ -25,7 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
-        // Already in the graph through Hummingbird; the gateway's and the stub's fast paths name its codec.
+        // Already in the graph through Hummingbird; ServerSupport's fast-path channel names its HTTP/1.1 codec.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
@@ -45,11 +45,14 @@ let package = Package(
                     .product(name: "Metrics", package: "swift-metrics"),
                 ], swiftSettings: swiftSettings),
         .target(name: "OpenAIAPI", swiftSettings: swiftSettings),
-        // Shared by the HTTP servers: OpenAI-style JSON errors, JSON bodies, the Prometheus registry.
+        // Shared by the HTTP servers: OpenAI-style JSON errors, JSON bodies, the Prometheus registry, the event-loop fast-path channel.
         .target(name: "ServerSupport", dependencies: [
                     "OpenAIAPI",
                     .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                    .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ], swiftSettings: swiftSettings),
@@ -63,7 +66,6 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
-                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
@@ -111,13 +113,11 @@ let package = Package(
                           swiftSettings: swiftSettings),
         // A fast stand-in engine for gateway tests and benchmarks.
         .target(name: "StubBackend", dependencies: [
+                    "ServerSupport",
                     .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
-                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                    .product(name: "Logging", package: "swift-log"),
-                ],
-                swiftSettings: swiftSettings),
+                ], swiftSettings: swiftSettings),
         .executableTarget(name: "scalellm-stub", dependencies: ["StubBackend", .product(name: "Hummingbird", package: "hummingbird")],
                           swiftSettings: swiftSettings),
         .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "CKernels"],

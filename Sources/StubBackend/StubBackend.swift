@@ -70,13 +70,24 @@ public struct StubBackend: Sendable {
 
         init(model: String) {
             self.model = model
-            chat = ByteBuffer(string: StubBackend.chatBody.replacingOccurrences(of: "MODEL", with: model))
-            completion = ByteBuffer(string: StubBackend.completionBody.replacingOccurrences(of: "MODEL", with: model))
-            chatEvent = ByteBuffer(string: StubBackend.chatEvent(model))
-            completionEvent = ByteBuffer(string: StubBackend.completionEvent(model))
-            chatLast = ByteBuffer(string: StubBackend.chatLast(model))
-            completionLast = ByteBuffer(string: StubBackend.completionLast(model))
+            let usage = #""usage":{"prompt_tokens":8,"completion_tokens":5,"total_tokens":13}"#
+            chat = ByteBuffer(string: #"{"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the stub."},"finish_reason":"stop"}],\#(usage)}"#)
+            completion = ByteBuffer(string: #"{"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"Hello from the stub.","finish_reason":"stop"}],\#(usage)}"#)
+            chatEvent = ByteBuffer(string: #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n")
+            completionEvent = ByteBuffer(string: #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"tok ","finish_reason":null}]}"# + "\n\n")
+            chatLast = ByteBuffer(string: #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n")
+            completionLast = ByteBuffer(string: #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n")
         }
+    }
+
+    /// The body of a deliberate failure answer.
+    static func failureBody(_ status: Int) -> String {
+        #"{"error":{"message":"stub failure \#(status)","type":"server_error","param":null,"code":null}}"#
+    }
+
+    /// Whether a request body asks for a stream.
+    static func isStream(_ body: ByteBuffer) -> Bool {
+        body.readableBytesView.withContiguousStorageIfAvailable { contains($0, #""stream":true"#) || contains($0, #""stream": true"#) } ?? false
     }
 
     public let state: State
@@ -84,9 +95,6 @@ public struct StubBackend: Sendable {
     public init(_ behaviour: Behaviour = Behaviour()) {
         state = State(behaviour)
     }
-
-    static let chatBody = #"{"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"MODEL","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the stub."},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":5,"total_tokens":13}}"#
-    static let completionBody = #"{"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"MODEL","choices":[{"index":0,"text":"Hello from the stub.","finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":5,"total_tokens":13}}"#
 
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -120,20 +128,21 @@ public struct StubBackend: Sendable {
         let b = state.current
         state.requests.add(1, ordering: .relaxed)
         let body = try await request.body.collect(upTo: 8 << 20)
-        let stream = body.readableBytesView.withContiguousStorageIfAvailable { Self.contains($0, #""stream":true"#) || Self.contains($0, #""stream": true"#) } ?? false
+        let stream = isStream(body)
         if b.delayMs > 0 { try await Task.sleep(for: .milliseconds(b.delayMs)) }
         guard b.status == 200 else {
-            var r = json(b.status, #"{"error":{"message":"stub failure \#(b.status)","type":"server_error","param":null,"code":null}}"#)
+            var r = json(b.status, failureBody(b.status))
             if b.status == 429 { r.headers[.retryAfter] = "1" }
             return r
         }
+        let answers = state.answers(model: b.model)
         if !stream {
-            return json(200, (chat ? chatBody : completionBody).replacingOccurrences(of: "MODEL", with: b.model))
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: chat ? answers.chat : answers.completion))
         }
         state.inflight.add(1, ordering: .relaxed)
-        let event = chat ? chatEvent(b.model) : completionEvent(b.model)
-        let last = chat ? chatLast(b.model) : completionLast(b.model)
-        let eventBuffer = ByteBuffer(string: event), lastBuffer = ByteBuffer(string: last)
+        let eventBuffer = chat ? answers.chatEvent : answers.completionEvent
+        let lastBuffer = chat ? answers.chatLast : answers.completionLast
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
             defer { state.inflight.subtract(1, ordering: .relaxed) }
             do {
@@ -154,19 +163,6 @@ public struct StubBackend: Sendable {
     }
 
     struct StubDied: Error {}
-
-    static func chatEvent(_ model: String) -> String {
-        #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n"
-    }
-    static func completionEvent(_ model: String) -> String {
-        #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"tok ","finish_reason":null}]}"# + "\n\n"
-    }
-    static func chatLast(_ model: String) -> String {
-        #"data: {"id":"chatcmpl-stub","object":"chat.completion.chunk","created":1700000000,"model":"\#(model)","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
-    }
-    static func completionLast(_ model: String) -> String {
-        #"data: {"id":"cmpl-stub","object":"text_completion","created":1700000000,"model":"\#(model)","choices":[{"index":0,"text":"","finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
-    }
 
     static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: String) -> Bool {
         let n = Array(needle.utf8)

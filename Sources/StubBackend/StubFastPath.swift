@@ -1,9 +1,7 @@
-import Hummingbird
 import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
+import ServerSupport
 
 /// Answers completion requests on the event loop when the stub's behaviour has no waits and no
 /// failure mid-stream (the benchmark case), so the stub costs little next to the router measured in
@@ -65,13 +63,10 @@ final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         guard b.status == 200 else {
             var headers = HTTPHeaders([("content-type", "application/json")])
             if b.status == 429 { headers.add(name: "retry-after", value: "1") }
-            write(context, status: b.status, headers: headers,
-                  body: [ByteBuffer(string: #"{"error":{"message":"stub failure \#(b.status)","type":"server_error","param":null,"code":null}}"#)])
+            write(context, status: b.status, headers: headers, body: [ByteBuffer(string: StubBackend.failureBody(b.status))])
             return
         }
-        let stream = body.readableBytesView.withContiguousStorageIfAvailable {
-            StubBackend.contains($0, #""stream":true"#) || StubBackend.contains($0, #""stream": true"#)
-        } ?? false
+        let stream = StubBackend.isStream(body)
         let answers = state.answers(model: b.model)
         if !stream {
             write(context, status: 200, headers: HTTPHeaders([("content-type", "application/json")]), body: [chat ? answers.chat : answers.completion])
@@ -106,26 +101,6 @@ extension StubBackend {
     /// HTTP/1.1 with the event-loop fast path for completions (`StubFastPath`, right after the codec).
     public func server() -> HTTPServerBuilder {
         let state = self.state
-        return .init { responder in StubChannel(http1: HTTP1Channel(responder: responder), state: state) }
-    }
-}
-
-/// Hummingbird's HTTP/1.1 child channel with `StubFastPath` ahead of the HTTP types conversion.
-struct StubChannel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
-    let http1: HTTP1Channel
-    let state: StubBackend.State
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let state = self.state
-        return http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(StubFastPath(state: state), position: .before(try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)))
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await http1.handle(value: value, logger: logger)
+        return .http1 { StubFastPath(state: state) }
     }
 }

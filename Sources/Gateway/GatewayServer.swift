@@ -72,7 +72,7 @@ public enum GatewayServer {
                       "/admin/replicas/drain": "POST", "/admin/reload": "POST"]
         router.add(middleware: OpenAIErrorMiddleware(routes: routes))
         // POST /v1/chat/completions and /v1/completions never reach the router: ProxyHandler answers
-        // them on the connection's event loop (GatewayHTTPChannel).
+        // them on the connection's event loop (HTTPServerBuilder.gateway).
         router.get("/v1/models") { request, _ -> Response in
             if !core.keys.isOpen && core.keys.authenticate(request.headers[.authorization]) == nil {
                 throw OpenAIError(status: 401, message: "Incorrect or missing API key", type: "invalid_request_error", code: "invalid_api_key")

@@ -42,12 +42,6 @@ typedef struct {
     float *out;
 } ck_attn_job;
 
-// Row offset (in rows of kv_stride floats) of position p in a segment's cache.
-static inline size_t kv_row(const ck_attn_segment *s, int p) {
-    if (!s->blocks) return (size_t)p;
-    return (size_t)s->blocks[p / s->block_size] * s->block_size + (size_t)(p % s->block_size);
-}
-
 // First key position a query at `pos` sees (sliding window or the whole prefix).
 static inline int first_key(const ck_attn_segment *s, int pos) {
     return s->window > 0 && pos - s->window + 1 > 0 ? pos - s->window + 1 : 0;
@@ -76,6 +70,24 @@ static CK_AVX2 float exp_sum_avx2(float *scores, int n, float max) {
 }
 #endif
 
+// Offsets (in floats from the segment's k/v base) of KV head `head` at positions p0..p0+n-1: one
+// division for the first position, then a walk along the block table.
+static void kv_offsets(const ck_attn_segment *s, int p0, int n, size_t stride, size_t head, size_t *off) {
+    if (!s->blocks) {
+        for (int p = 0; p < n; p++) off[p] = (size_t)(p0 + p) * stride + head;
+        return;
+    }
+    int b = p0 / s->block_size, slot = p0 % s->block_size;
+    size_t base = (size_t)s->blocks[b] * s->block_size;
+    for (int p = 0; p < n; p++) {
+        off[p] = (base + (size_t)slot) * stride + head;
+        if (++slot == s->block_size && p + 1 < n) {
+            slot = 0;
+            base = (size_t)s->blocks[++b] * s->block_size;
+        }
+    }
+}
+
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nheads;
@@ -88,7 +100,14 @@ static void ck_attn_task(void *raw, int task, int thread) {
     int pos = seg->pos0 + t;
     const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h * hd;
     float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h * hd;
-    float *scores = ck_pool_scratch(j->pool, thread, (size_t)pos + 1);
+    int p0 = first_key(seg, pos);
+    int n = pos + 1 - p0;
+    // Scratch: the positions' row offsets (rounded up to whole cache lines), then the scores.
+    size_t off_floats = ((size_t)n * sizeof(size_t) / sizeof(float) + 15) & ~(size_t)15;
+    float *buf = ck_pool_scratch(j->pool, thread, off_floats + (size_t)n);
+    size_t *off = (size_t *)buf;
+    float *scores = buf + off_floats;
+    kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * hd, off);
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
     float (*exp_sum)(float *, int, float) = exp_sum_scalar;
@@ -97,19 +116,14 @@ static void ck_attn_task(void *raw, int task, int thread) {
 #endif
     float scale = 1.0f / sqrtf((float)hd);
     float maxs = -INFINITY;
-    int p0 = first_key(seg, pos);
-    for (int p = p0; p <= pos; p++) {
-        const float *k = seg->k + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
-        float s = dot(q, k, hd) * scale;
+    for (int p = 0; p < n; p++) {
+        float s = dot(q, seg->k + off[p], hd) * scale;
         scores[p] = s;
         if (s > maxs) maxs = s;
     }
-    float inv = 1.0f / exp_sum(scores + p0, pos + 1 - p0, maxs);
+    float inv = 1.0f / exp_sum(scores, n, maxs);
     for (int i = 0; i < hd; i++) o[i] = 0;
-    for (int p = p0; p <= pos; p++) {
-        const float *v = seg->v + kv_row(seg, p) * j->kv_stride + (size_t)kvh * hd;
-        axpy(o, scores[p] * inv, v, hd);
-    }
+    for (int p = 0; p < n; p++) axpy(o, scores[p] * inv, seg->v + off[p], hd);
 }
 
 #if defined(__x86_64__)
@@ -117,7 +131,101 @@ static void ck_attn_task(void *raw, int task, int thread) {
 // is loaded once for the group; dot products and the weighted V sum are inlined, and the output
 // accumulates in registers 32 dimensions at a time. Requires head_dim % 32 == 0.
 #define CK_ATTN_G 4
-#define CK_ATTN_AHEAD 4
+#define CK_ATTN_AHEAD 8
+
+// Scores of `gn` query heads (a compile-time constant where inlined) against positions 0..n-1, two
+// positions at a time so 2 * gn independent FMA chains hide the FMA latency; returns nothing, writes
+// scores[g * n + p] and the per-head maxima.
+static inline __attribute__((always_inline)) CK_AVX2 void attn_scores(const float *q, const float *kbase,
+                                                                       const size_t *off, int n, int hd, float scale,
+                                                                       int gn, float *scores, float *maxs) {
+    int p = 0;
+    for (; p + 2 <= n; p += 2) {
+        const float *k0 = kbase + off[p], *k1 = kbase + off[p + 1];
+        if (p + CK_ATTN_AHEAD + 1 < n) {
+            const char *n0 = (const char *)(kbase + off[p + CK_ATTN_AHEAD]);
+            const char *n1 = (const char *)(kbase + off[p + CK_ATTN_AHEAD + 1]);
+            for (int c = 0; c < hd * (int)sizeof(float); c += 64) {
+                _mm_prefetch(n0 + c, _MM_HINT_T0);
+                _mm_prefetch(n1 + c, _MM_HINT_T0);
+            }
+        }
+        __m256 a0[CK_ATTN_G], a1[CK_ATTN_G];
+        for (int g = 0; g < gn; g++) a0[g] = a1[g] = _mm256_setzero_ps();
+        for (int i = 0; i < hd; i += 8) {
+            __m256 x0 = _mm256_loadu_ps(k0 + i), x1 = _mm256_loadu_ps(k1 + i);
+            for (int g = 0; g < gn; g++) {
+                __m256 qv = _mm256_loadu_ps(q + (size_t)g * hd + i);
+                a0[g] = _mm256_fmadd_ps(qv, x0, a0[g]);
+                a1[g] = _mm256_fmadd_ps(qv, x1, a1[g]);
+            }
+        }
+        for (int g = 0; g < gn; g++) {
+            float s0 = ck_hsum8(a0[g]) * scale, s1 = ck_hsum8(a1[g]) * scale;
+            scores[(size_t)g * n + p] = s0;
+            scores[(size_t)g * n + p + 1] = s1;
+            if (s0 > maxs[g]) maxs[g] = s0;
+            if (s1 > maxs[g]) maxs[g] = s1;
+        }
+    }
+    if (p < n) {
+        const float *k0 = kbase + off[p];
+        __m256 a0[CK_ATTN_G];
+        for (int g = 0; g < gn; g++) a0[g] = _mm256_setzero_ps();
+        for (int i = 0; i < hd; i += 8) {
+            __m256 x0 = _mm256_loadu_ps(k0 + i);
+            for (int g = 0; g < gn; g++) a0[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * hd + i), x0, a0[g]);
+        }
+        for (int g = 0; g < gn; g++) {
+            float s0 = ck_hsum8(a0[g]) * scale;
+            scores[(size_t)g * n + p] = s0;
+            if (s0 > maxs[g]) maxs[g] = s0;
+        }
+    }
+}
+
+// o[g] = sum_p scores[g * n + p] * V[p] for `gn` heads, in chunks of dimensions whose accumulators
+// and per-head weights fit the 16 registers (32 dimensions for up to three heads, 16 for four; a
+// spilled accumulator chains every position through memory). V loads fold into the FMAs.
+static inline __attribute__((always_inline)) CK_AVX2 void attn_values(const float *scores, const float *vbase,
+                                                                       const size_t *off, int n, int hd, int gn,
+                                                                       float *o) {
+    enum { W = 4 };  // most 8-float vectors per chunk
+    const int nv = gn <= 3 ? 4 : 2;
+    for (int d = 0; d < hd; d += 8 * nv) {
+        __m256 acc[CK_ATTN_G][W];
+        for (int g = 0; g < gn; g++)
+            for (int i = 0; i < nv; i++) acc[g][i] = _mm256_setzero_ps();
+        for (int p = 0; p < n; p++) {
+            const float *v = vbase + off[p] + d;
+            if (p + CK_ATTN_AHEAD < n) {
+                const char *next = (const char *)(vbase + off[p + CK_ATTN_AHEAD] + d);
+                for (int c = 0; c < 32 * nv; c += 64) _mm_prefetch(next + c, _MM_HINT_T0);
+            }
+            __m256 w[CK_ATTN_G];
+            for (int g = 0; g < gn; g++) w[g] = _mm256_broadcast_ss(scores + (size_t)g * n + p);
+            for (int i = 0; i < nv; i++)
+                for (int g = 0; g < gn; g++) acc[g][i] = _mm256_fmadd_ps(w[g], _mm256_loadu_ps(v + 8 * i), acc[g][i]);
+        }
+        for (int g = 0; g < gn; g++)
+            for (int i = 0; i < nv; i++) _mm256_storeu_ps(o + (size_t)g * hd + d + 8 * i, acc[g][i]);
+    }
+}
+
+// One group of `gn` query heads: scores, softmax, weighted values.
+static inline __attribute__((always_inline)) CK_AVX2 void attn_group(const float *q, const ck_attn_segment *seg,
+                                                                      const size_t *off, int n, int hd, float scale,
+                                                                      int gn, float *scores, float *o) {
+    float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    attn_scores(q, seg->k, off, n, hd, scale, gn, scores, maxs);
+    for (int g = 0; g < gn; g++) {
+        float *sg = scores + (size_t)g * n;
+        float inv = 1.0f / exp_sum_avx2(sg, n, maxs[g]);
+        for (int p = 0; p < n; p++) sg[p] *= inv;
+    }
+    attn_values(scores, seg->v, off, n, hd, gn, o);
+}
+
 static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nkv;
@@ -134,63 +242,21 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     int p0 = first_key(seg, pos);
     int n = pos + 1 - p0;
     float scale = 1.0f / sqrtf((float)hd);
-    float *scores = ck_pool_scratch(j->pool, thread, (size_t)CK_ATTN_G * n);
+    // Scratch: the positions' row offsets (rounded up to whole cache lines), then the scores.
+    size_t off_floats = ((size_t)n * sizeof(size_t) / sizeof(float) + 15) & ~(size_t)15;
+    float *buf = ck_pool_scratch(j->pool, thread, off_floats + (size_t)CK_ATTN_G * n);
+    size_t *off = (size_t *)buf;
+    float *scores = buf + off_floats;
+    kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * hd, off);
     for (int g0 = 0; g0 < group; g0 += CK_ATTN_G) {
         int gn = group - g0 < CK_ATTN_G ? group - g0 : CK_ATTN_G;
-        int h0 = lo + g0;
-        const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
-        float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h0 * hd;
-        float maxs[CK_ATTN_G] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-        for (int p = 0; p < n; p++) {
-            const float *k = seg->k + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd;
-            // Rows of paged blocks are scattered: fetch a few positions ahead (latency, not
-            // bandwidth, bounds this loop).
-            if (p + CK_ATTN_AHEAD < n) {
-                const char *next = (const char *)(seg->k + kv_row(seg, p0 + p + CK_ATTN_AHEAD) * j->kv_stride + (size_t)kvh * hd);
-                for (int c = 0; c < hd * (int)sizeof(float); c += 64) _mm_prefetch(next + c, _MM_HINT_T0);
-            }
-            __m256 acc[CK_ATTN_G];
-            for (int g = 0; g < CK_ATTN_G; g++) acc[g] = _mm256_setzero_ps();
-            for (int i = 0; i < hd; i += 8) {
-                __m256 kv = _mm256_loadu_ps(k + i);
-                for (int g = 0; g < CK_ATTN_G; g++)
-                    if (g < gn) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * hd + i), kv, acc[g]);
-            }
-            for (int g = 0; g < gn; g++) {
-                float sc = ck_hsum8(acc[g]) * scale;
-                scores[(size_t)g * n + p] = sc;
-                if (sc > maxs[g]) maxs[g] = sc;
-            }
-        }
-        for (int g = 0; g < gn; g++) {
-            float *sg = scores + (size_t)g * n;
-            float inv = 1.0f / exp_sum_avx2(sg, n, maxs[g]);
-            for (int p = 0; p < n; p++) sg[p] *= inv;
-        }
-        for (int d = 0; d < hd; d += 32) {
-            __m256 acc[CK_ATTN_G][4];
-            for (int g = 0; g < CK_ATTN_G; g++)
-                for (int i = 0; i < 4; i++) acc[g][i] = _mm256_setzero_ps();
-            for (int p = 0; p < n; p++) {
-                const float *v = seg->v + kv_row(seg, p0 + p) * j->kv_stride + (size_t)kvh * hd + d;
-                if (p + CK_ATTN_AHEAD < n) {
-                    const char *next = (const char *)(seg->v + kv_row(seg, p0 + p + CK_ATTN_AHEAD) * j->kv_stride + (size_t)kvh * hd + d);
-                    _mm_prefetch(next, _MM_HINT_T0);
-                    _mm_prefetch(next + 64, _MM_HINT_T0);
-                }
-                __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
-                __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
-                for (int g = 0; g < CK_ATTN_G; g++) {
-                    if (g >= gn) break;
-                    __m256 w = _mm256_broadcast_ss(scores + (size_t)g * n + p);
-                    acc[g][0] = _mm256_fmadd_ps(w, v0, acc[g][0]);
-                    acc[g][1] = _mm256_fmadd_ps(w, v1, acc[g][1]);
-                    acc[g][2] = _mm256_fmadd_ps(w, v2, acc[g][2]);
-                    acc[g][3] = _mm256_fmadd_ps(w, v3, acc[g][3]);
-                }
-            }
-            for (int g = 0; g < gn; g++)
-                for (int i = 0; i < 4; i++) _mm256_storeu_ps(o + (size_t)g * hd + d + 8 * i, acc[g][i]);
+        const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)(lo + g0) * hd;
+        float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)(lo + g0) * hd;
+        switch (gn) {  // constant group sizes, so the head loops unroll
+        case 1: attn_group(q, seg, off, n, hd, scale, 1, scores, o); break;
+        case 2: attn_group(q, seg, off, n, hd, scale, 2, scores, o); break;
+        case 3: attn_group(q, seg, off, n, hd, scale, 3, scores, o); break;
+        default: attn_group(q, seg, off, n, hd, scale, 4, scores, o); break;
         }
     }
 }

@@ -14,20 +14,48 @@
 #define CK_PANEL_ROWS 6
 #define CK_PANEL_TOKENS 16
 
-typedef void (*ck_panel_kernel)(const float *w, int ldw, const float *xt, int ldx, int K, float *tile);
+// A micro-kernel computes the 6x16 tile sum_k w[r * ldw + k] * xt[k * ldx + i] and stores it either
+// straight into the output, y[i * ldy + r] (y non-NULL: a whole tile), or into tile[r * 16 + i].
+typedef void (*ck_panel_kernel)(const float *w, int ldw, const float *xt, int ldx, int K, float *tile,
+                                float *y, int ldy);
 
-// Reference micro-kernel: tile[r * 16 + i] = sum_k w[r * ldw + k] * xt[k * ldx + i].
-static void ck_panel_kernel_scalar(const float *w, int ldw, const float *xt, int ldx, int K, float *tile) {
+// Reference micro-kernel.
+static void ck_panel_kernel_scalar(const float *w, int ldw, const float *xt, int ldx, int K, float *tile,
+                                   float *y, int ldy) {
     for (int r = 0; r < CK_PANEL_ROWS; r++)
         for (int i = 0; i < CK_PANEL_TOKENS; i++) {
             float acc = 0;
             for (int k = 0; k < K; k++) acc += w[(size_t)r * ldw + k] * xt[(size_t)k * ldx + i];
-            tile[r * CK_PANEL_TOKENS + i] = acc;
+            if (y) y[(size_t)i * ldy + r] = acc;
+            else tile[r * CK_PANEL_TOKENS + i] = acc;
         }
 }
 
 #if defined(__x86_64__)
-static CK_AVX2 void ck_panel_kernel_avx2(const float *w, int ldw, const float *xt, int ldx, int K, float *tile) {
+// Stores eight tokens of a tile whose six rows are in r0..r5: an in-register 8x8 transpose (two zero
+// rows), then four plus two floats per token at y[i * ldy].
+static inline CK_AVX2 void ck_panel_store8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5,
+                                           float *y, int ldy) {
+    __m256 z = _mm256_setzero_ps();
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
+    // Token i's rows 0-3 sit in the 128-bit half (i / 4) of u[i % 4], rows 4-5 in the same half of u[4 + i % 4].
+    __m256 lo[4] = {u0, u1, u2, u3}, hi[4] = {u4, u5, u6, u7};
+    for (int i = 0; i < 8; i++) {
+        __m128 a = i < 4 ? _mm256_castps256_ps128(lo[i % 4]) : _mm256_extractf128_ps(lo[i % 4], 1);
+        __m128 b = i < 4 ? _mm256_castps256_ps128(hi[i % 4]) : _mm256_extractf128_ps(hi[i % 4], 1);
+        _mm_storeu_ps(y + (size_t)i * ldy, a);
+        _mm_storel_pi((__m64 *)(y + (size_t)i * ldy + 4), b);
+    }
+}
+
+static CK_AVX2 void ck_panel_kernel_avx2(const float *w, int ldw, const float *xt, int ldx, int K, float *tile,
+                                         float *y, int ldy) {
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     const float *w4 = w + 4 * (size_t)ldw, *w5 = w + 5 * (size_t)ldw;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -41,6 +69,11 @@ static CK_AVX2 void ck_panel_kernel_avx2(const float *w, int ldw, const float *x
         a = _mm256_broadcast_ss(w3 + k); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
         a = _mm256_broadcast_ss(w4 + k); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
         a = _mm256_broadcast_ss(w5 + k); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    if (y) {
+        ck_panel_store8(c00, c10, c20, c30, c40, c50, y, ldy);
+        ck_panel_store8(c01, c11, c21, c31, c41, c51, y + 8 * (size_t)ldy, ldy);
+        return;
     }
     _mm256_storeu_ps(tile + 0, c00);  _mm256_storeu_ps(tile + 8, c01);
     _mm256_storeu_ps(tile + 16, c10); _mm256_storeu_ps(tile + 24, c11);
@@ -64,14 +97,55 @@ typedef struct {
     ck_panel_kernel kernel;
 } ck_panel_job;
 
+#if defined(__x86_64__)
+// Transposes an 8x8 block: rows src[t * lds + 0..7] for t < 8 land as dst[k * CK_PANEL_TOKENS + 0..7].
+static inline CK_AVX2 void ck_transpose8(const float *src, size_t lds, float *dst) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    const size_t L = CK_PANEL_TOKENS;
+    _mm256_store_ps(dst + 0 * L, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(dst + 1 * L, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(dst + 2 * L, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(dst + 3 * L, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(dst + 4 * L, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(dst + 5 * L, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(dst + 6 * L, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(dst + 7 * L, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
 // Strip-major transpose for this task's range of k: strip s (tokens 16s..16s+15) is a contiguous
-// [cols][16] block, XT[s][k][i] = X[16s + i][k]; pad tokens are zero.
+// [cols][16] block, XT[s][k][i] = X[16s + i][k]; pad tokens are zero. With AVX2, whole groups of
+// eight tokens and eight k go through 8x8 register transposes; the rest element by element.
 static void ck_panel_transpose_task(void *raw, int task, int thread) {
     (void)thread;
     const ck_panel_job *j = raw;
     int k0 = task * j->cols_per_transpose_task, k1 = k0 + j->cols_per_transpose_task;
     if (k1 > j->cols) k1 = j->cols;
-    for (int t = 0; t < j->ldx; t++) {
+    int t = 0;
+#if defined(__x86_64__)
+    if (ck_isa_active() == CK_ISA_AVX2) {
+        int k8 = k0 + (k1 - k0) / 8 * 8;
+        for (; t + 8 <= j->ntok; t += 8) {
+            float *dst = j->XT + (size_t)(t / CK_PANEL_TOKENS) * j->cols * CK_PANEL_TOKENS + t % CK_PANEL_TOKENS;
+            const float *src = j->X + (size_t)t * j->cols;
+            for (int k = k0; k < k8; k += 8) ck_transpose8(src + k, (size_t)j->cols, dst + (size_t)k * CK_PANEL_TOKENS);
+            for (int i = 0; i < 8; i++)
+                for (int k = k8; k < k1; k++) dst[(size_t)k * CK_PANEL_TOKENS + i] = src[(size_t)i * j->cols + k];
+        }
+    }
+#endif
+    for (; t < j->ldx; t++) {
         float *dst = j->XT + (size_t)(t / CK_PANEL_TOKENS) * j->cols * CK_PANEL_TOKENS + t % CK_PANEL_TOKENS;
         if (t < j->ntok) {
             const float *src = j->X + (size_t)t * j->cols;
@@ -100,16 +174,13 @@ static void ck_panel_task(void *raw, int task, int thread) {
             const float *wg = w + (size_t)g * CK_PANEL_ROWS * j->cols;
             int nr = n - g * CK_PANEL_ROWS < CK_PANEL_ROWS ? n - g * CK_PANEL_ROWS : CK_PANEL_ROWS;
             for (int t0 = tb; t0 < te; t0 += CK_PANEL_TOKENS) {
-                j->kernel(wg, j->cols, j->XT + (size_t)t0 * j->cols, CK_PANEL_TOKENS, j->cols, tile);
                 int nt = te - t0 < CK_PANEL_TOKENS ? te - t0 : CK_PANEL_TOKENS;
                 float *y = j->Y + (size_t)t0 * j->ldy + r0 + g * CK_PANEL_ROWS;
+                const float *xt = j->XT + (size_t)t0 * j->cols;
                 if (nr == CK_PANEL_ROWS && nt == CK_PANEL_TOKENS) {
-                    // Whole tile: fixed-size stores, no per-element bounds.
-                    for (int i = 0; i < CK_PANEL_TOKENS; i++, y += j->ldy) {
-                        y[0] = tile[i];      y[1] = tile[16 + i]; y[2] = tile[32 + i];
-                        y[3] = tile[48 + i]; y[4] = tile[64 + i]; y[5] = tile[80 + i];
-                    }
+                    j->kernel(wg, j->cols, xt, CK_PANEL_TOKENS, j->cols, tile, y, j->ldy);  // whole tile, stored directly
                 } else {
+                    j->kernel(wg, j->cols, xt, CK_PANEL_TOKENS, j->cols, tile, NULL, 0);
                     for (int i = 0; i < nt; i++, y += j->ldy)
                         for (int r = 0; r < nr; r++) y[r] = tile[r * CK_PANEL_TOKENS + i];
                 }
@@ -131,7 +202,7 @@ void ck_gemm_panel(ck_pool *pool, int type, const void *W, size_t row_bytes, int
     if (ck_isa_active() == CK_ISA_AVX2) job.kernel = ck_panel_kernel_avx2;
 #endif
     int threads = ck_pool_threads(pool);
-    job.cols_per_transpose_task = (cols + threads * 4 - 1) / (threads * 4);
+    job.cols_per_transpose_task = ((cols + threads * 4 - 1) / (threads * 4) + 7) / 8 * 8;
     ck_pool_run(pool, ck_panel_transpose_task, &job, (cols + job.cols_per_transpose_task - 1) / job.cols_per_transpose_task);
     // About eight tasks per thread, in whole six-row groups, with at most ~128 KB of dequantized rows.
     int per = rows / (threads * 8);

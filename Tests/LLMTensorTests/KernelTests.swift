@@ -226,6 +226,115 @@ struct LayerKernelTests {
         }
     }
 
+    /// Plain causal attention of one query row against positions first...pos of contiguous K/V rows.
+    static func referenceAttention(q: ArraySlice<Float>, keys: [Float], values: [Float], kvHead: Int, kvStride: Int,
+                                   headDim hd: Int, first: Int, pos: Int) -> [Float] {
+        let q = Array(q)
+        var scores = (first...pos).map { p -> Double in
+            var s = 0.0
+            for i in 0..<hd { s += Double(q[i]) * Double(keys[p * kvStride + kvHead * hd + i]) }
+            return s / Double(hd).squareRoot()
+        }
+        let m = scores.max()!
+        scores = scores.map { exp($0 - m) }
+        let sum = scores.reduce(0, +)
+        return (0..<hd).map { i in
+            var o = 0.0
+            for (j, p) in (first...pos).enumerated() { o += scores[j] / sum * Double(values[p * kvStride + kvHead * hd + i]) }
+            return Float(o)
+        }
+    }
+
+    @Test("paged attention over scattered blocks matches the reference: several sequences, block edges, windows, one sequence alone",
+          arguments: [(9, 3, 64), (8, 2, 32), (8, 1, 32)])
+    func pagedAttentionMatchesReference(shape: (Int, Int, Int)) {
+        let (heads, kv, hd) = shape
+        let pool = WorkerPool(threads: 2)
+        let blockSize = 4, stride = kv * hd
+        // (first position, query tokens, window): a decode step, a prompt crossing three block edges,
+        // a windowed pair.
+        let shapes = [(10, 1, 0), (0, 9, 0), (13, 2, 5)]
+        let blocksPer = shapes.map { ($0.0 + $0.1 + blockSize - 1) / blockSize }
+        let totalBlocks = blocksPer.reduce(0, +)
+        // Scatter every sequence's blocks over one storage, in a shuffled order.
+        var order = Array(0..<totalBlocks)
+        var rng = SystemRandomNumberGenerator()
+        order.shuffle(using: &rng)
+        var tables: [[Int32]] = []
+        var next = 0
+        for n in blocksPer { tables.append(order[next..<next + n].map(Int32.init)); next += n }
+        let seqKeys = shapes.indices.map { KernelTests.values(blocksPer[$0] * blockSize * stride, seed: UInt64(20 + $0)) }
+        let seqValues = shapes.indices.map { KernelTests.values(blocksPer[$0] * blockSize * stride, seed: UInt64(30 + $0)) }
+        var kStore = [Float](repeating: .nan, count: totalBlocks * blockSize * stride)
+        var vStore = kStore
+        for s in shapes.indices {
+            for p in 0..<blocksPer[s] * blockSize {
+                let row = Int(tables[s][p / blockSize]) * blockSize + p % blockSize
+                for i in 0..<stride {
+                    kStore[row * stride + i] = seqKeys[s][p * stride + i]
+                    vStore[row * stride + i] = seqValues[s][p * stride + i]
+                }
+            }
+        }
+        let tokens = shapes.map(\.1).reduce(0, +)
+        let q = KernelTests.values(tokens * heads * hd, seed: 41)
+        var expected = [Float](repeating: 0, count: tokens * heads * hd)
+        var offsets: [Int] = []
+        var row = 0
+        for (s, (pos0, n, window)) in shapes.enumerated() {
+            offsets.append(row)
+            for t in 0..<n {
+                let pos = pos0 + t
+                let first = window > 0 ? max(0, pos - window + 1) : 0
+                for h in 0..<heads {
+                    let base = ((row + t) * heads + h) * hd
+                    let o = LayerKernelTests.referenceAttention(q: q[base..<base + hd], keys: seqKeys[s], values: seqValues[s],
+                                                           kvHead: h / (heads / kv), kvStride: stride, headDim: hd,
+                                                           first: first, pos: pos)
+                    for i in 0..<hd { expected[base + i] = o[i] }
+                }
+            }
+            row += n
+        }
+        for isa in [nil, InstructionSet.scalar] {
+            InstructionSet.force(isa)
+            defer { InstructionSet.force(nil) }
+            kStore.withUnsafeBufferPointer { k in
+                vStore.withUnsafeBufferPointer { v in
+                    let tablePointers = tables.map { t -> UnsafeMutablePointer<Int32> in
+                        let p = UnsafeMutablePointer<Int32>.allocate(capacity: t.count)
+                        p.initialize(from: t, count: t.count)
+                        return p
+                    }
+                    defer { tablePointers.forEach { $0.deallocate() } }
+                    let segments = shapes.indices.map { s in
+                        ck_attn_segment(k: k.baseAddress, v: v.baseAddress, pos0: Int32(shapes[s].0), ntok: Int32(shapes[s].1),
+                                        tok_offset: Int32(offsets[s]), blocks: UnsafePointer(tablePointers[s]),
+                                        block_size: Int32(blockSize), window: Int32(shapes[s].2))
+                    }
+                    // All sequences in one call (grouped tasks where there are enough), then each alone.
+                    var out = [Float](repeating: .nan, count: tokens * heads * hd)
+                    Kernels.attention(pool, q: q, segments: segments, count: segments.count, heads: heads, kvHeads: kv,
+                                      headDim: hd, kvStride: stride, out: &out)
+                    let worst = zip(out, expected).map { abs($0 - $1) }.max()!
+                    #expect(worst < 1e-5, "batch, isa \(String(describing: isa)) shape \(shape): max |diff| \(worst)")
+                    for s in shapes.indices {
+                        var alone = segments[s]
+                        alone.tok_offset = 0
+                        let base = offsets[s] * heads * hd, count = shapes[s].1 * heads * hd
+                        var one = [Float](repeating: .nan, count: count)
+                        Array(q[base..<base + count]).withUnsafeBufferPointer { qs in
+                            Kernels.attention(pool, q: qs.baseAddress!, segments: &alone, count: 1, heads: heads, kvHeads: kv,
+                                              headDim: hd, kvStride: stride, out: &one)
+                        }
+                        let worstAlone = zip(one, expected[base..<base + count]).map { abs($0 - $1) }.max()!
+                        #expect(worstAlone < 1e-5, "sequence \(s) alone, isa \(String(describing: isa)): max |diff| \(worstAlone)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("rope rotates adjacent pairs by position times frequency")
     func rope() {
         var table = [Float](repeating: 0, count: 8)

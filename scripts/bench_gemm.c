@@ -1,5 +1,5 @@
-// Batch GEMM microbenchmark: the panel GEMM against dequantize + OpenBLAS sgemm on one random Q4_1
-// matrix, 2 threads, best-effort wall time per call. Built and run by scripts/bench_gemm.sh.
+// Batch GEMM microbenchmark: the float panel GEMM and the integer (8-bit activation) panel GEMM
+// against dequantize + OpenBLAS sgemm on one random Q4_1 matrix, 2 threads, best-of-3 wall time per call. Built and run by scripts/bench_gemm.sh.
 #include "ckernels.h"
 #include "quant_internal.h"
 
@@ -28,29 +28,41 @@ int main(int argc, char **argv) {
     size_t rb = ck_row_bytes(type, cols);
     unsigned char *W = malloc(rb * rows);
     float *row = malloc(sizeof(float) * cols);
-    float *X = malloc(sizeof(float) * ntok * cols), *Y1 = malloc(sizeof(float) * ntok * rows), *Y2 = malloc(sizeof(float) * ntok * rows);
+    float *X = malloc(sizeof(float) * ntok * cols), *Y[3];
+    for (int g = 0; g < 3; g++) Y[g] = malloc(sizeof(float) * ntok * rows);
     srand(1);
-    for (int r = 0; r < rows; r++) {
-        for (int k = 0; k < cols; k++) row[k] = rand() / (float)RAND_MAX - 0.5f;
-        ck_quantize_row(type, row, W + rb * r, cols);
-    }
+    // Random Q4_1 blocks (ck_quantize_row writes Q8_0/Q4_0 only): scale ~1/16, minimum ~-0.5.
+    (void)row;
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < cols / 32; b++) {
+            ck_block_q4_1 *blk = (ck_block_q4_1 *)(W + rb * r) + b;
+            blk->d = ck_fp32_to_fp16((0.5f + rand() / (float)RAND_MAX) / 16);
+            blk->m = ck_fp32_to_fp16(-0.5f * (0.5f + rand() / (float)RAND_MAX));
+            for (int i = 0; i < 16; i++) blk->qs[i] = (uint8_t)rand();
+        }
     for (int i = 0; i < ntok * cols; i++) X[i] = rand() / (float)RAND_MAX - 0.5f;
     ck_pool *pool = ck_pool_create(2);
-    ck_set_int8_max_tokens(0);
     ck_set_gemm_threshold(1);
-    double best[2] = {1e30, 1e30}, maxdiff = 0;
+    // Float activations for OpenBLAS and the float panel (8-bit limit 0), 8-bit for the integer panel.
+    const int kinds[3] = {CK_GEMM_OPENBLAS, CK_GEMM_PANEL, CK_GEMM_PANEL};
+    double best[3] = {1e30, 1e30, 1e30}, maxdiff[3] = {0, 0, 0}, maxabs = 0;
     for (int round = 0; round < 3; round++) {
-        for (int g = 0; g < 2; g++) {
-            ck_set_batch_gemm(g == 0 ? CK_GEMM_OPENBLAS : CK_GEMM_PANEL);
+        for (int g = 0; g < 3; g++) {
+            ck_set_batch_gemm(kinds[g]);
             double t0 = now();
-            for (int i = 0; i < reps; i++) ck_matmul(pool, type, W, rb, rows, cols, X, ntok, g == 0 ? Y1 : Y2, rows);
+            for (int i = 0; i < reps; i++) ck_matmul_ex(pool, type, W, rb, rows, cols, X, ntok, Y[g], rows, g == 2 ? 1 : 0);
             double t = (now() - t0) / reps;
             if (t < best[g]) best[g] = t;
         }
     }
-    for (int i = 0; i < ntok * rows; i++) maxdiff = fmax(maxdiff, fabs(Y1[i] - Y2[i]));
+    for (int i = 0; i < ntok * rows; i++) {
+        maxabs = fmax(maxabs, fabs(Y[0][i]));
+        for (int g = 1; g < 3; g++) maxdiff[g] = fmax(maxdiff[g], fabs(Y[0][i] - Y[g][i]));
+    }
     double gflop = 2.0 * rows * cols * ntok / 1e9;
-    printf("%dx%d, %d tokens: openblas %.3f ms (%.1f GFLOP/s), panel %.3f ms (%.1f GFLOP/s), max difference %.1e\n",
-           rows, cols, ntok, best[0] * 1e3, gflop / best[0], best[1] * 1e3, gflop / best[1], maxdiff);
+    printf("%dx%d, %d tokens: openblas %.3f ms (%.0f GFLOP/s), panel %.3f ms (%.0f GFLOP/s, max diff %.1e), "
+           "int8 panel %.3f ms (%.0f GOP/s, max diff %.1e of max %.1f)\n",
+           rows, cols, ntok, best[0] * 1e3, gflop / best[0], best[1] * 1e3, gflop / best[1], maxdiff[1],
+           best[2] * 1e3, gflop / best[2], maxdiff[2], maxabs);
     return 0;
 }

@@ -97,6 +97,8 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         return;
     }
     if (ntok >= ck_gemm_threshold) {
+        // 8-bit activations where this call allows them (not `exact`) and the weights have the kernel.
+        if (int8_limit != 0 && ck_gemm_panel_q8(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy)) return;
         if (ck_batch_gemm == CK_GEMM_PANEL) {
             ck_gemm_panel(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy);
             return;

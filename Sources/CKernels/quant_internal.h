@@ -42,6 +42,9 @@ typedef void (*ck_rows_fn)(const void *W, size_t row_bytes, int r0, int r1, int 
 typedef void (*ck_rows_q8a_fn)(const void *W, size_t row_bytes, int r0, int r1, int cols,
                                const ck_block_q8a *Xq, int ntok, float *Y, int ldy);
 ck_rows_q8a_fn ck_rows_q8a_scalar(int type);
+/// ck_quantize_q8a per instruction set (the AVX2 one gives the same bytes and floats).
+void ck_quantize_q8a_scalar(const float *x, ck_block_q8a *out, int64_t n);
+void ck_quantize_q8a_avx2(const float *x, ck_block_q8a *out, int64_t n);
 ck_rows_q8a_fn ck_rows_q8a_avx2(int type);
 /// Weight-stationary AVX2 variant for 2+ tokens (weights expanded once per 4 tokens, 2 rows at a time).
 ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type);
@@ -54,6 +57,10 @@ float *ck_pool_shared_floats(ck_pool *pool, size_t floats);
 /// Panel GEMM (gemm_panel.c): Y = X * W^T with weights dequantized six rows at a time.
 void ck_gemm_panel(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                    const float *X, int ntok, float *Y, int ldy);
+/// Integer panel GEMM (gemm_panel_q8.c) over Q4_0/Q4_1 with 8-bit activations; returns 0 without
+/// computing anything where it does not apply (other types, no AVX2).
+int ck_gemm_panel_q8(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
+                     const float *X, int ntok, float *Y, int ldy);
 ck_rows_fn ck_rows_avx2(int type);
 void ck_dequantize_row_scalar(int type, const void *src, float *dst, int64_t n);
 void ck_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);

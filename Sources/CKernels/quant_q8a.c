@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n) {
+void ck_quantize_q8a_scalar(const float *x, ck_block_q8a *out, int64_t n) {
     for (int64_t b = 0; b < n / CK_QK; b++) {
         const float *v = x + b * CK_QK;
         float amax = 0;
@@ -19,6 +19,16 @@ void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n) {
         out[b].d = d;
         out[b].s = d * (float)sum;
     }
+}
+
+void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n) {
+#if defined(__x86_64__)
+    if (ck_isa_active() == CK_ISA_AVX2) {
+        ck_quantize_q8a_avx2(x, out, n);
+        return;
+    }
+#endif
+    ck_quantize_q8a_scalar(x, out, n);
 }
 
 static float dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n) {

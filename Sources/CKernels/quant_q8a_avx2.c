@@ -162,6 +162,35 @@ CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q4_0, ck_block_q4_0, prep_q4_0, 0, CK_M_
 CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q5_0, ck_block_q5_0, q5_values, 0, CK_M_D, fin_q5_0)
 CK_DEFINE_Q8A_ROWS_MULTI(rows_q8a_multi_q8_0, ck_block_q8_0, prep_q8, 1, CK_M_NONE, fin_q8_0)
 
+// ck_quantize_q8a with AVX2, bit for bit: the same |x| maximum, scale, products and
+// round-to-nearest-even conversion as the scalar loop (lrintf), eight lanes at a time.
+CK_AVX2 void ck_quantize_q8a_avx2(const float *x, ck_block_q8a *out, int64_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < n / CK_QK; b++) {
+        const float *v = x + b * CK_QK;
+        __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float d = _mm_cvtss_f32(h) / 127.0f;
+        __m256 id = _mm256_set1_ps(d != 0 ? 1.0f / d : 0);
+        __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
+        __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        // The packs interleave 128-bit lanes; the permute puts the 32 bytes back in element order.
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)out[b].qs, p);
+        out[b].d = d;
+        out[b].s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+
 ck_rows_q8a_fn ck_rows_q8a_avx2_multi(int type) {
     switch (type) {
     case CK_TYPE_Q8_0: return rows_q8a_multi_q8_0;

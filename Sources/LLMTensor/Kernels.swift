@@ -32,6 +32,20 @@ public enum Kernels {
                      x, Int32(tokens), y, Int32(ldy ?? w.rows), exact ? 0 : -1)
     }
 
+    /// The same over a batch whose rows from `exactFrom` on (prompt tokens) keep float activations
+    /// while the rows before it (decode tokens) may use 8-bit ones: two calls when the batch mixes them.
+    @inline(__always)
+    public static func matmul(_ pool: WorkerPool, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
+                              _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil, exactFrom: Int) {
+        let ld = ldy ?? w.rows
+        if exactFrom <= 0 || exactFrom >= tokens {
+            matmul(pool, w, x, tokens: tokens, y, ldy: ld, exact: exactFrom <= 0)
+            return
+        }
+        matmul(pool, w, x, tokens: exactFrom, y, ldy: ld, exact: false)
+        matmul(pool, w, x + exactFrom * w.cols, tokens: tokens - exactFrom, y + exactFrom * ld, ldy: ld, exact: true)
+    }
+
     /// Dequantizes `count` elements of `type` into dst.
     @inline(__always)
     public static func dequantize(_ type: TensorType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
@@ -109,8 +123,9 @@ public enum Kernels {
     }
 
     /// Matmuls of at most this many tokens (default 16: decode steps of up to 16 sequences)
-    /// quantize activations to 8 bits and use integer dot products (llama.cpp's method; faster,
-    /// slightly less exact) unless called with `exact`; 0 keeps all math in float.
+    /// quantize activations to 8 bits and use integer row kernels (llama.cpp's method; faster,
+    /// slightly less exact) unless called with `exact`; larger batches over Q4_0/Q4_1 weights use
+    /// the integer panel GEMM with AVX2. 0 keeps all math in float.
     public static var int8MaxTokens: Int {
         get { Int(ck_int8_max_tokens()) }
         set { ck_set_int8_max_tokens(Int32(newValue)) }

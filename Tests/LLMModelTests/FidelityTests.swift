@@ -95,6 +95,76 @@ struct BatchedForwardTests {
     }
 }
 
+extension BatchedForwardTests {
+    /// A decode step's logits alone (one token: the 8-bit row kernels), among 20 decodes (the 8-bit
+    /// panel GEMM) and among 20 decodes followed by a prompt chunk (decodes 8-bit, the prompt exact).
+    /// Each decode is run alone twice (exact, then 8-bit) so the cache holds the same keys either way.
+    @Test("a decode step gives the logits it gives alone among many decodes and beside a prompt chunk")
+    func decodeBatchEqualsSingle() {
+        let m = TestModel.shared
+        let cfg = m.model.config
+        let pool = WorkerPool(threads: 2)
+        let cases = ReferenceCase.all
+        let count = 20
+        // Real contexts: a reference prompt plus the first k tokens of its greedy continuation, then
+        // the next greedy token.
+        let contexts = (0..<count).map { i -> ([Int], Int) in
+            let c = cases[i % cases.count], k = i / cases.count
+            return (c.ids + c.reference_greedy_ids.prefix(k), c.reference_greedy_ids[k])
+        }
+        let prompts = contexts.map(\.0)
+        let extra = cases[0].ids
+        let caches = prompts.map { KVCache(config: cfg, capacity: $0.count + 1) }
+        let single = RunState(config: cfg, maxTokens: prompts.map(\.count).max()!)
+        for (p, cache) in zip(prompts, caches) {
+            p.map(Int32.init).withUnsafeBufferPointer { m.model.forward(tokens: $0, position: 0, cache: cache, state: single, pool: pool) }
+        }
+        let next: [Int32] = contexts.map { Int32($0.1) }
+        // Each decode alone, with 8-bit activations and in exact float math: how far 8-bit rounding
+        // alone moves the logits.
+        var alone: [[Float]] = [], rounding: [Float] = []
+        for i in 0..<count {
+            for exact in [true, false] {
+                single.exactActivations = exact
+                [next[i]].withUnsafeBufferPointer {
+                    m.model.forward(tokens: $0, position: prompts[i].count, cache: caches[i], state: single, pool: pool)
+                }
+                if exact { rounding.append(0); alone.append(Array(single.logitsBuffer)); continue }
+                rounding[i] = zip(single.logitsBuffer, alone[i]).map { abs($0 - $1) }.max()!
+                alone[i] = Array(single.logitsBuffer)
+            }
+        }
+        let decodes = (0..<count).map { BatchSegment(cache: caches[$0], position: prompts[$0].count, count: 1) }
+        let batch = RunState(config: cfg, maxTokens: count + extra.count, maxSequences: count + 1)
+        next.withUnsafeBufferPointer { m.model.forward(tokens: $0, segments: decodes, state: batch, pool: pool) }
+        let inBatch = (0..<count).map { Array(batch.logits(row: $0)) }
+        let extraCache = KVCache(config: cfg, capacity: extra.count)
+        let mixed = decodes + [BatchSegment(cache: extraCache, position: 0, count: extra.count)]
+        (next + extra.map(Int32.init)).withUnsafeBufferPointer { m.model.forward(tokens: $0, segments: mixed, state: batch, pool: pool) }
+        let beside = (0..<count).map { Array(batch.logits(row: $0)) }
+        let promptAlone = FidelityTests.lastLogits(m, extra)
+        // The batch's output layer (Q8_0, no integer panel) runs in float where a lone decode's runs
+        // 8-bit, so a row may differ from the lone decode by about the 8-bit rounding (bounded here by
+        // twice it), and picks the same greedy token wherever the lone decode's lead is wider than that.
+        for i in 0..<count {
+            let bound = 2 * rounding[i] + 1e-2
+            let ranked = FidelityTests.top(alone[i], 2)
+            let lead = alone[i][ranked[0]] - alone[i][ranked[1]]
+            for (name, row) in [("among decodes", inBatch[i]), ("beside a prompt", beside[i])] {
+                let diff = zip(row, alone[i]).map { abs($0 - $1) }.max()!
+                #expect(diff <= bound, "sequence \(i) \(name): max diff \(diff), 8-bit rounding \(rounding[i])")
+                if lead > 2 * bound {
+                    #expect(FidelityTests.top(row, 1) == [ranked[0]], "sequence \(i) \(name): lead \(lead)")
+                }
+            }
+        }
+        // The prompt chunk stays in exact float math: the logits it gives alone.
+        let promptRow = Array(batch.logits(row: count))
+        let diff = zip(promptRow, promptAlone).map { abs($0 - $1) }.max()!
+        #expect(diff < 1e-3, "prompt beside decodes: max diff \(diff)")
+    }
+}
+
 @Suite("Paged KV cache addressing")
 struct PagedCacheTests {
     @Test("a scattered block table gives the same logits as a contiguous cache")

@@ -38,7 +38,8 @@ struct KernelTests {
                     let ref = QuantReference.dot(type, row, Array(x[(t * cols)..<((t + 1) * cols)]))
                     let got = Double(y[t * rows + r])
                     var tol = 1e-4 * Double(cols).squareRoot() * 4 + 1e-5 * abs(ref)
-                    if type.isQuantized && !exact && tokens <= Kernels.int8MaxTokens {
+                    let int8Panel = ck_has_q8a_panel(Int32(type.rawValue)) != 0 && isa == nil && tokens >= 17
+                    if type.isQuantized && !exact && (tokens <= Kernels.int8MaxTokens || int8Panel) {
                         // 8-bit activations: each element is off by at most half its block's step.
                         let w = QuantReference.dequantize(type, row, count: cols)
                         for b in 0..<cols / 32 {
@@ -125,6 +126,61 @@ struct KernelTests {
                  ck_dot_q8a_scalar(Int32(type.rawValue), wp.baseAddress!, xq, Int64(cols)))
             }
             #expect(abs(simd - scalar) <= 1e-4 * max(1, abs(scalar)), "\(type) cols \(cols): \(simd) vs \(scalar)")
+        }
+    }
+
+    /// Decode batches of 17+ tokens over Q4_0/Q4_1 (the integer panel GEMM): four-row groups with a
+    /// remainder (5, 70 rows), eight-token strips with a remainder (17, 33), against the scalar 8-bit
+    /// reference dot product of each row and token.
+    @Test("integer panel GEMM equals the scalar 8-bit reference at awkward shapes", arguments: [TensorType.q4_0, .q4_1])
+    func int8PanelGemm(type: TensorType) {
+        #expect(ck_has_q8a_panel(Int32(type.rawValue)) != 0)
+        for rows in [5, 8, 70] {
+            for tokens in [17, 33, 64] {
+                for cols in [32, 576] {
+                    let w = QuantReference.quantize(type, Self.values(rows * cols, seed: UInt64(rows + cols)))
+                    let x = Self.values(tokens * cols, seed: UInt64(tokens), scale: 3)
+                    var y = [Float](repeating: .nan, count: rows * tokens)
+                    w.withUnsafeBytes { wp in
+                        let matrix = WeightMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
+                        x.withUnsafeBufferPointer { xp in
+                            y.withUnsafeMutableBufferPointer { Kernels.matmul(Self.pool, matrix, xp.baseAddress!, tokens: tokens, $0.baseAddress!) }
+                        }
+                        var xq = [ck_block_q8a](repeating: ck_block_q8a(), count: cols / 32)
+                        for t in 0..<tokens {
+                            Array(x[(t * cols)..<((t + 1) * cols)]).withUnsafeBufferPointer { ck_quantize_q8a($0.baseAddress!, &xq, Int64(cols)) }
+                            for r in 0..<rows {
+                                let ref = ck_dot_q8a_scalar(Int32(type.rawValue), wp.baseAddress! + r * matrix.rowBytes, xq, Int64(cols))
+                                let got = y[t * rows + r]
+                                #expect(abs(got - ref) <= 1e-5 * max(1, abs(ref)) * Float(cols / 32),
+                                        "\(type) rows \(rows) tokens \(tokens) cols \(cols): [\(t),\(r)] \(got) vs \(ref)")
+                                if abs(got - ref) > 1e-5 * max(1, abs(ref)) * Float(cols / 32) { return }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("8-bit activation quantization: SIMD gives the scalar loop's bytes and floats (ties, zero blocks)")
+    func quantizeActivations() {
+        for n in [32, 64, 576, 1536] {
+            var x = Self.values(n, seed: UInt64(n), scale: 5)
+            // A block of zeros, and a block whose values land exactly halfway between two steps.
+            for j in 0..<32 { x[j] = 0 }
+            if n >= 64 { for j in 32..<64 { x[j] = Float(j - 48) + 0.5; x[63] = 127 } }
+            var simd = [ck_block_q8a](repeating: ck_block_q8a(), count: n / 32)
+            var scalar = simd
+            ck_quantize_q8a(x, &simd, Int64(n))
+            InstructionSet.force(.scalar)
+            ck_quantize_q8a(x, &scalar, Int64(n))
+            InstructionSet.force(nil)
+            for b in 0..<n / 32 {
+                let same = simd[b].d == scalar[b].d && simd[b].s == scalar[b].s &&
+                    withUnsafeBytes(of: simd[b].qs) { a in withUnsafeBytes(of: scalar[b].qs) { a.elementsEqual($0) } }
+                #expect(same, "n \(n) block \(b)")
+            }
         }
     }
 

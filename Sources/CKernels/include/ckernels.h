@@ -95,18 +95,20 @@ void ck_matmul(ck_pool *pool, int type, const void *W, size_t row_bytes, int row
 void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int rows, int cols,
                   const float *X, int ntok, float *Y, int ldy, int int8_max_tokens);
 
-/// How batches at or above the GEMM threshold are multiplied: CK_GEMM_PANEL (default: weights
+/// How float batches at or above the GEMM threshold are multiplied: CK_GEMM_PANEL (default: weights
 /// dequantized six rows at a time into a 6x16 register-blocked kernel, gemm_panel.c) or
-/// CK_GEMM_OPENBLAS (blocks of rows dequantized, then OpenBLAS sgemm).
+/// CK_GEMM_OPENBLAS (blocks of rows dequantized, then OpenBLAS sgemm). Batches with 8-bit
+/// activations over Q4_0/Q4_1 use the integer panel GEMM (gemm_panel_q8.c) instead.
 enum { CK_GEMM_PANEL = 0, CK_GEMM_OPENBLAS = 1 };
 void ck_set_batch_gemm(int kind);
 int ck_get_batch_gemm(void);
 
 /// Token counts at or above this use the batch GEMM path (default 8).
 void ck_set_gemm_threshold(int ntok);
-/// Token counts at or below this (default 16: decode steps) quantize activations to 8 bits per
-/// block of 32 and use integer dot products against Q4_0/Q4_1/Q8_0 weights, as llama.cpp does;
-/// 0 keeps every matmul in float. Other types (Q5_0, Q4_K, Q6_K, float) always use float math.
+/// 8-bit activations (quantized per block of 32, integer dot products, as llama.cpp does) for
+/// Q4_0/Q4_1/Q5_0/Q8_0 weights: batches of at most this many tokens (default 16: decode steps) use
+/// the integer row kernels, larger ones over Q4_0/Q4_1 the integer panel GEMM (AVX2), the rest the
+/// float batch GEMM. 0 keeps every matmul in float.
 void ck_set_int8_max_tokens(int ntok);
 int ck_int8_max_tokens(void);
 
@@ -121,6 +123,8 @@ void ck_quantize_q8a(const float *x, ck_block_q8a *out, int64_t n);
 float ck_dot_q8a_scalar(int type, const void *w, const ck_block_q8a *x, int64_t n);
 /// Whether `type` has 8-bit activation integer kernels (Q4_0, Q4_1, Q5_0, Q8_0).
 int ck_has_q8a_kernel(int type);
+/// Whether `type` has the integer panel GEMM for batches (Q4_0, Q4_1; used with AVX2).
+int ck_has_q8a_panel(int type);
 /// The same with the best instruction set.
 float ck_dot_q8a(int type, const void *w, const ck_block_q8a *x, int64_t n);
 

@@ -4,6 +4,19 @@ import LLMTensor
 /// Steps every architecture's forward pass shares: embedding lookup, per-segment rotary tables and
 /// attention descriptors, KV cache writes, and the logits of each segment's last token.
 enum ForwardPass {
+    /// The first batch row computed in exact float math: decode tokens (the leading one-token
+    /// segments; the scheduler puts decodes first) may use 8-bit activations (Kernels.int8MaxTokens),
+    /// prompt chunks after them stay exact; 0 with `exactActivations`.
+    static func exactFrom(_ segments: [BatchSegment], _ s: RunState) -> Int {
+        if s.exactActivations { return 0 }
+        var decodes = 0
+        for seg in segments {
+            if seg.count != 1 { break }
+            decodes += 1
+        }
+        return decodes
+    }
+
     /// x = embedding rows of `tokens` (times `scale`).
     static func embed(_ tokens: UnsafeBufferPointer<Int32>, _ e: WeightMatrix, into s: RunState, scale: Float? = nil) {
         let d = e.cols

@@ -72,7 +72,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
         let c = config
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward, hd = c.headDim
-        let exact = s.exactActivations || segments.contains { $0.count > 1 }
+        // Decode tokens may use 8-bit activations, prompt chunks stay in exact float math.
+        let exactFrom = ForwardPass.exactFrom(segments, s), exact = exactFrom < n
 
         ForwardPass.embed(tokens, tokenEmbedding, into: s, scale: Float(d).squareRoot())
         ForwardPass.prepare(segments, s, headDim: hd, ropeBase: c.ropeBase, localRopeBase: localRopeBase)
@@ -80,9 +81,9 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             // Attention, with per-head RMSNorm on queries and keys and a norm on its output.
             Kernels.rmsNorm(s.x, weight: b.attnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q, exact: exact)
-            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys, exact: exact)
-            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exact: exact)
+            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q, exactFrom: exactFrom)
+            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys, exactFrom: exactFrom)
+            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exactFrom: exactFrom)
             Kernels.rmsNorm(s.q, weight: b.qNorm, s.q, rows: n * c.heads, width: hd, eps: c.normEpsilon)
             Kernels.rmsNorm(s.keys, weight: b.kNorm, s.keys, rows: n * c.kvHeads, width: hd, eps: c.normEpsilon)
             let table = b.slidingWindow ? s.localRopeTable : s.ropeTable
@@ -92,16 +93,16 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                                         window: b.slidingWindow ? c.slidingWindow : 0, descriptors: s.attentionSegments)
             Kernels.attention(pool, q: s.q, segments: s.attentionSegments, count: segments.count, heads: c.heads,
                               kvHeads: c.kvHeads, headDim: hd, kvStride: kvd, out: s.att)
-            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exact: exact)
+            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exactFrom: exactFrom)
             Kernels.rmsNorm(s.xb, weight: b.postAttnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
             Kernels.add(s.x, s.xb, count: n * d)
 
             // GeGLU MLP, normed before and after.
             Kernels.rmsNorm(s.x, weight: b.ffnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden, exact: exact)
-            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2, exact: exact)
+            Kernels.matmul(pool, b.gate, s.xb, tokens: n, s.hidden, exactFrom: exactFrom)
+            Kernels.matmul(pool, b.up, s.xb, tokens: n, s.hidden2, exactFrom: exactFrom)
             Kernels.geglu(s.hidden, s.hidden2, count: n * ff)
-            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb, exact: exact)
+            Kernels.matmul(pool, b.down, s.hidden, tokens: n, s.xb, exactFrom: exactFrom)
             Kernels.rmsNorm(s.xb, weight: b.postFfnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
             Kernels.add(s.x, s.xb, count: n * d)
         }

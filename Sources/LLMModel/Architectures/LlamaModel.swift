@@ -76,9 +76,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         precondition(segments.count <= s.maxSequences && segments.reduce(0) { $0 + $1.count } == n, "bad batch")
         let c = config
         let d = c.width, kvd = c.kvWidth, qd = c.heads * c.headDim, ff = c.feedForward
-        // Prompt chunks are computed in exact float math; decode-only batches may use 8-bit
-        // activations (Kernels.int8MaxTokens).
-        let exact = s.exactActivations || segments.contains { $0.count > 1 }
+        // Decode tokens may use 8-bit activations, prompt chunks stay in exact float math.
+        let exactFrom = ForwardPass.exactFrom(segments, s), exact = exactFrom < n
 
         ForwardPass.embed(tokens, tokenEmbedding, into: s)
         ForwardPass.prepare(segments, s, headDim: c.headDim, ropeBase: c.ropeBase)
@@ -86,26 +85,26 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         for (l, b) in blocks.enumerated() {
             // Attention
             Kernels.rmsNorm(s.x, weight: b.attnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q, exact: exact)
-            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys, exact: exact)
-            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exact: exact)
+            Kernels.matmul(pool, b.wq, s.xb, tokens: n, s.q, exactFrom: exactFrom)
+            Kernels.matmul(pool, b.wk, s.xb, tokens: n, s.keys, exactFrom: exactFrom)
+            Kernels.matmul(pool, b.wv, s.xb, tokens: n, s.values, exactFrom: exactFrom)
             Kernels.rope(s.q, tokens: n, heads: c.heads, headDim: c.headDim, table: s.ropeTable, stride: qd)
             Kernels.rope(s.keys, tokens: n, heads: c.kvHeads, headDim: c.headDim, table: s.ropeTable, stride: kvd)
             ForwardPass.storeKeysValues(segments, layer: l, keys: s.keys, values: s.values, width: kvd,
                                         descriptors: s.attentionSegments)
             Kernels.attention(pool, q: s.q, segments: s.attentionSegments, count: segments.count, heads: c.heads,
                               kvHeads: c.kvHeads, headDim: c.headDim, kvStride: kvd, out: s.att)
-            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exact: exact)
+            Kernels.matmul(pool, b.wo, s.att, tokens: n, s.xb, exactFrom: exactFrom)
             Kernels.add(s.x, s.xb, count: n * d)
 
             // SwiGLU MLP, or experts
             Kernels.rmsNorm(s.x, weight: b.ffnNorm, s.xb, rows: n, width: d, eps: c.normEpsilon)
             switch b.ffn {
             case .dense(let gate, let up, let down):
-                Kernels.matmul(pool, gate, s.xb, tokens: n, s.hidden, exact: exact)
-                Kernels.matmul(pool, up, s.xb, tokens: n, s.hidden2, exact: exact)
+                Kernels.matmul(pool, gate, s.xb, tokens: n, s.hidden, exactFrom: exactFrom)
+                Kernels.matmul(pool, up, s.xb, tokens: n, s.hidden2, exactFrom: exactFrom)
                 Kernels.swiglu(s.hidden, s.hidden2, count: n * ff)
-                Kernels.matmul(pool, down, s.hidden, tokens: n, s.xb, exact: exact)
+                Kernels.matmul(pool, down, s.hidden, tokens: n, s.xb, exactFrom: exactFrom)
                 Kernels.add(s.x, s.xb, count: n * d)
             case .experts(let moe):
                 let scratch = s.moe!

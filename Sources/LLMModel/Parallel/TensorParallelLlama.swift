@@ -121,7 +121,8 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
         precondition(pool.threads == plan.workers.count,
                      "tensor parallelism over \(plan.workers.count) workers needs a pool of that many threads (got \(pool.threads))")
         let c = base.config
-        let exact = s.exactActivations || segments.contains { $0.count > 1 }
+        // Decode tokens may use 8-bit activations, prompt chunks stay in exact float math.
+        let exactFrom = ForwardPass.exactFrom(segments, s), exact = exactFrom < n
         for seg in segments {
             precondition(seg.cache.storage.kvWidth == plan.kvCacheWidth, "KV cache made for another model layout")
         }
@@ -130,14 +131,14 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
         let buffers: Buffers
         if let b = s.attachment as? Buffers { buffers = b } else { buffers = Buffers(self, s); s.attachment = buffers }
         pool.runEach { w in
-            self.work(w, buffers: buffers, segments: segments, tokens: n, state: s, exact: exact)
+            self.work(w, buffers: buffers, segments: segments, tokens: n, state: s, exactFrom: exactFrom)
         }
 
         ForwardPass.logits(segments, s, norm: base.outputNorm, output: base.output, eps: c.normEpsilon, pool: pool, exact: exact)
     }
 
     /// Worker `w`'s part of every layer.
-    private func work(_ w: Int, buffers: Buffers, segments: [BatchSegment], tokens n: Int, state s: RunState, exact: Bool) {
+    private func work(_ w: Int, buffers: Buffers, segments: [BatchSegment], tokens n: Int, state s: RunState, exactFrom: Int) {
         let c = base.config
         let me = plan.workers[w], b = buffers.workers[w], pool = b.pool
         let d = c.width, hd = c.headDim, stride = plan.kvCacheWidth
@@ -148,9 +149,9 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
             let block = base.blocks[l]
             // Attention over this worker's heads.
             Kernels.rmsNorm(s.x, weight: block.attnNorm, b.xb, rows: n, width: d, eps: c.normEpsilon)
-            Kernels.matmul(pool, layer.wq, b.xb, tokens: n, b.q, exact: exact)
-            Kernels.matmul(pool, layer.wk, b.xb, tokens: n, b.k, exact: exact)
-            Kernels.matmul(pool, layer.wv, b.xb, tokens: n, b.v, exact: exact)
+            Kernels.matmul(pool, layer.wq, b.xb, tokens: n, b.q, exactFrom: exactFrom)
+            Kernels.matmul(pool, layer.wk, b.xb, tokens: n, b.k, exactFrom: exactFrom)
+            Kernels.matmul(pool, layer.wv, b.xb, tokens: n, b.v, exactFrom: exactFrom)
             Kernels.rope(b.q, tokens: n, heads: me.heads.count, headDim: hd, table: s.ropeTable, stride: qd)
             Kernels.rope(b.k, tokens: n, heads: me.kvHeads.count, headDim: hd, table: s.ropeTable, stride: kvd)
             ForwardPass.storeKeysValues(segments, layer: l, keys: b.k, values: b.v, width: kvd, kvOffset: me.kvOffset,
@@ -158,20 +159,20 @@ public final class TensorParallelLlama: LanguageModel, @unchecked Sendable {
             Kernels.attention(pool, q: b.q, segments: b.segments, count: segments.count, heads: me.heads.count,
                               kvHeads: me.kvHeads.count, headDim: hd, kvStride: stride, out: b.att,
                               firstHead: me.heads.lowerBound, group: c.heads / c.kvHeads)
-            Kernels.matmul(pool, layer.wo, b.att, tokens: n, b.partial, exact: exact)
+            Kernels.matmul(pool, layer.wo, b.att, tokens: n, b.partial, exactFrom: exactFrom)
             allReduce(w, buffers: buffers, columns: columns, tokens: n, state: s)
 
             // This worker's MLP rows, or its experts.
             Kernels.rmsNorm(s.x, weight: block.ffnNorm, b.xb, rows: n, width: d, eps: c.normEpsilon)
             switch layer.ffn {
             case .dense(let gate, let up, let down):
-                Kernels.matmul(pool, gate, b.xb, tokens: n, b.hidden, exact: exact)
-                Kernels.matmul(pool, up, b.xb, tokens: n, b.hidden2, exact: exact)
+                Kernels.matmul(pool, gate, b.xb, tokens: n, b.hidden, exactFrom: exactFrom)
+                Kernels.matmul(pool, up, b.xb, tokens: n, b.hidden2, exactFrom: exactFrom)
                 Kernels.swiglu(b.hidden, b.hidden2, count: n * gate.rows)
-                Kernels.matmul(pool, down, b.hidden, tokens: n, b.partial, exact: exact)
+                Kernels.matmul(pool, down, b.hidden, tokens: n, b.partial, exactFrom: exactFrom)
             case .experts(let moe, let experts):
                 MixtureOfExperts.forward(pool, moe, experts: experts, x: b.xb, tokens: n, width: d, out: b.partial,
-                                         scratch: b.moe!, exact: exact)
+                                         scratch: b.moe!, exact: exactFrom < n)
             }
             allReduce(w, buffers: buffers, columns: columns, tokens: n, state: s)
         }

@@ -86,8 +86,12 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
     if (per < 8) per = 8;
     per = (per + 1) & ~1;
     job.rows_per_task = per;
-    // 8-bit activations only where an integer kernel exists (Q4_0, Q4_1, Q5_0, Q8_0); every other
-    // type (Q4_K, Q6_K, float) takes the float paths below.
+    // 8-bit activations only where an integer kernel exists: the panel GEMM for Q4_0/Q4_1 batches of
+    // CK_Q8P_MIN_TOKENS+ (AVX2), the row kernels (Q4_0, Q4_1, Q5_0, Q8_0) up to the 8-bit limit; every
+    // other case (Q4_K, Q6_K, float, larger Q8_0/Q5_0 batches) takes the float paths below.
+    if (int8_limit != 0 && ntok >= CK_Q8P_MIN_TOKENS &&
+        ck_gemm_panel_q8(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy))
+        return;
     if (ntok <= int8_limit && cols % 32 == 0 && ck_has_q8a_kernel(type)) {
         ck_block_q8a *xq = ck_pool_activation_buffer(pool, (size_t)ntok * (cols / 32));
         for (int t = 0; t < ntok; t++) ck_quantize_q8a(X + (size_t)t * cols, xq + (size_t)t * (cols / 32), cols);
@@ -97,8 +101,6 @@ void ck_matmul_ex(ck_pool *pool, int type, const void *W, size_t row_bytes, int 
         return;
     }
     if (ntok >= ck_gemm_threshold) {
-        // 8-bit activations where this call allows them (not `exact`) and the weights have the kernel.
-        if (int8_limit != 0 && ck_gemm_panel_q8(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy)) return;
         if (ck_batch_gemm == CK_GEMM_PANEL) {
             ck_gemm_panel(pool, type, W, row_bytes, rows, cols, X, ntok, Y, ldy);
             return;

@@ -122,10 +122,10 @@ public enum Kernels {
                            Int32(kvStride), out, Int32(firstHead), Int32(group))
     }
 
-    /// Matmuls of at most this many tokens (default 16: decode steps of up to 16 sequences)
-    /// quantize activations to 8 bits and use integer row kernels (llama.cpp's method; faster,
-    /// slightly less exact) unless called with `exact`; larger batches over Q4_0/Q4_1 weights use
-    /// the integer panel GEMM with AVX2. 0 keeps all math in float.
+    /// 8-bit activations (llama.cpp's method; faster, slightly less exact) unless a matmul is called
+    /// with `exact`: batches of 4+ tokens over Q4_0/Q4_1 weights use the integer panel GEMM (AVX2),
+    /// batches of at most this many tokens (default 16: decode steps) the integer row kernels. 0
+    /// keeps all math in float.
     public static var int8MaxTokens: Int {
         get { Int(ck_int8_max_tokens()) }
         set { ck_set_int8_max_tokens(Int32(newValue)) }

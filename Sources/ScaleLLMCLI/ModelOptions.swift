@@ -11,7 +11,7 @@ public struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     public var threads: Int = EngineConfiguration.defaultThreads
 
-    @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products: row kernels up to 16 sequences, the integer panel GEMM above for Q4_0/Q4_1 weights; fastest) or f32 (exact float math). Prompt chunks are always exact.")
+    @Option(help: "Activations of decode steps: q8 (8-bit, integer dot products: the integer panel GEMM for 4+ sequences over Q4_0/Q4_1 weights, row kernels otherwise; fastest) or f32 (exact float math). Prompt chunks are always exact.")
     public var decodeActivations: String = "q8"
 
     @Option(help: "Float GEMM for batches of 17+ tokens in float math (prompt chunks, and decode batches with f32 activations or weights without the integer panel; 8+ with f32): panel (the project's register-blocked kernel) or openblas (dequantize + sgemm).")

@@ -38,7 +38,7 @@ struct KernelTests {
                     let ref = QuantReference.dot(type, row, Array(x[(t * cols)..<((t + 1) * cols)]))
                     let got = Double(y[t * rows + r])
                     var tol = 1e-4 * Double(cols).squareRoot() * 4 + 1e-5 * abs(ref)
-                    let int8Panel = ck_has_q8a_panel(Int32(type.rawValue)) != 0 && isa == nil && tokens >= 17
+                    let int8Panel = ck_has_q8a_panel(Int32(type.rawValue)) != 0 && isa == nil && tokens >= 4
                     if type.isQuantized && !exact && (tokens <= Kernels.int8MaxTokens || int8Panel) {
                         // 8-bit activations: each element is off by at most half its block's step.
                         let w = QuantReference.dequantize(type, row, count: cols)
@@ -129,14 +129,14 @@ struct KernelTests {
         }
     }
 
-    /// Decode batches of 17+ tokens over Q4_0/Q4_1 (the integer panel GEMM): four-row groups with a
-    /// remainder (5, 70 rows), eight-token strips with a remainder (17, 33), against the scalar 8-bit
-    /// reference dot product of each row and token.
+    /// Decode batches of 4+ tokens over Q4_0/Q4_1 (the integer panel GEMM): four-row groups with a
+    /// remainder (5, 70 rows), eight-token strips with a remainder (4, 17, 33), against the scalar
+    /// 8-bit reference dot product of each row and token.
     @Test("integer panel GEMM equals the scalar 8-bit reference at awkward shapes", arguments: [TensorType.q4_0, .q4_1])
     func int8PanelGemm(type: TensorType) {
         #expect(ck_has_q8a_panel(Int32(type.rawValue)) != 0)
         for rows in [5, 8, 70] {
-            for tokens in [17, 33, 64] {
+            for tokens in [4, 17, 33, 64] {
                 for cols in [32, 576] {
                     let w = QuantReference.quantize(type, Self.values(rows * cols, seed: UInt64(rows + cols)))
                     let x = Self.values(tokens * cols, seed: UInt64(tokens), scale: 3)

@@ -105,10 +105,10 @@ int ck_get_batch_gemm(void);
 
 /// Token counts at or above this use the batch GEMM path (default 8).
 void ck_set_gemm_threshold(int ntok);
-/// 8-bit activations (quantized per block of 32, integer dot products, as llama.cpp does) for
-/// Q4_0/Q4_1/Q5_0/Q8_0 weights: batches of at most this many tokens (default 16: decode steps) use
-/// the integer row kernels, larger ones over Q4_0/Q4_1 the integer panel GEMM (AVX2), the rest the
-/// float batch GEMM. 0 keeps every matmul in float.
+/// 8-bit activations (quantized per block of 32, integer dot products, as llama.cpp does): batches of
+/// 4+ tokens over Q4_0/Q4_1 use the integer panel GEMM (AVX2), batches of at most this many tokens
+/// (default 16: decode steps) the integer row kernels for Q4_0/Q4_1/Q5_0/Q8_0, the rest float math.
+/// 0 keeps every matmul in float.
 void ck_set_int8_max_tokens(int ntok);
 int ck_int8_max_tokens(void);
 

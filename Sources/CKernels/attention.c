@@ -88,6 +88,11 @@ static void kv_offsets(const ck_attn_segment *s, int p0, int n, size_t stride, s
     }
 }
 
+#if defined(__x86_64__)
+static CK_AVX2 void ck_attn_head_avx2(const float *q, const ck_attn_segment *seg, const size_t *off, int n, int hd,
+                                      float *scores, float *o);
+#endif
+
 static void ck_attn_task(void *raw, int task, int thread) {
     const ck_attn_job *j = raw;
     int tok = task / j->nheads;
@@ -108,6 +113,12 @@ static void ck_attn_task(void *raw, int task, int thread) {
     size_t *off = (size_t *)buf;
     float *scores = buf + off_floats;
     kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * hd, off);
+#if defined(__x86_64__)
+    if (hd % 32 == 0 && ck_isa_active() == CK_ISA_AVX2) {
+        ck_attn_head_avx2(q, seg, off, n, hd, scores, o);
+        return;
+    }
+#endif
     float (*dot)(const float *, const float *, int) = dot_scalar;
     void (*axpy)(float *, float, const float *, int) = axpy_scalar;
     float (*exp_sum)(float *, int, float) = exp_sum_scalar;
@@ -224,6 +235,13 @@ static inline __attribute__((always_inline)) CK_AVX2 void attn_group(const float
         for (int p = 0; p < n; p++) sg[p] *= inv;
     }
     attn_values(scores, seg->v, off, n, hd, gn, o);
+}
+
+// One query head (a single sequence's step, one task per head): the group code with one head, two
+// positions per step and the output in registers.
+static CK_AVX2 void ck_attn_head_avx2(const float *q, const ck_attn_segment *seg, const size_t *off, int n, int hd,
+                                      float *scores, float *o) {
+    attn_group(q, seg, off, n, hd, 1.0f / sqrtf((float)hd), 1, scores, o);
 }
 
 static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {

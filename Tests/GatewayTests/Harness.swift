@@ -54,9 +54,14 @@ final class Harness: Sendable {
         return url
     }
 
+    /// Stops the servers one at a time, newest first: the gateway before the stubs it health-checks,
+    /// so no stub is shutting down while the gateway still connects to it (a connection accepted by
+    /// a server in mid-shutdown can trip NIO's "NIOAsyncWriter deinited without finish" check).
     func stop() async {
-        for t in tasks.withLock({ $0 }) { t.cancel() }
-        for t in tasks.withLock({ $0 }) { _ = try? await t.value }
+        for t in tasks.withLock({ $0 }).reversed() {
+            t.cancel()
+            _ = try? await t.value
+        }
         try? await client.shutdown()
     }
 

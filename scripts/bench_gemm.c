@@ -27,12 +27,10 @@ int main(int argc, char **argv) {
     int type = CK_TYPE_Q4_1;
     size_t rb = ck_row_bytes(type, cols);
     unsigned char *W = malloc(rb * rows);
-    float *row = malloc(sizeof(float) * cols);
     float *X = malloc(sizeof(float) * ntok * cols), *Y[3];
     for (int g = 0; g < 3; g++) Y[g] = malloc(sizeof(float) * ntok * rows);
     srand(1);
     // Random Q4_1 blocks (ck_quantize_row writes Q8_0/Q4_0 only): scale ~1/16, minimum ~-0.5.
-    (void)row;
     for (int r = 0; r < rows; r++)
         for (int b = 0; b < cols / 32; b++) {
             ck_block_q4_1 *blk = (ck_block_q4_1 *)(W + rb * r) + b;

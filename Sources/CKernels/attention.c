@@ -88,6 +88,18 @@ static void kv_offsets(const ck_attn_segment *s, int p0, int n, size_t stride, s
     }
 }
 
+// A task's scratch: the row offsets of KV head `kvh` at positions p0..p0+n-1 (filled; rounded up to
+// whole cache lines), then room for `heads` rows of n scores.
+static const size_t *attn_scratch(const ck_attn_job *j, int thread, const ck_attn_segment *seg, int p0, int n,
+                                  int kvh, int heads, float **scores) {
+    size_t off_floats = ((size_t)n * sizeof(size_t) / sizeof(float) + 15) & ~(size_t)15;
+    float *buf = ck_pool_scratch(j->pool, thread, off_floats + (size_t)heads * n);
+    size_t *off = (size_t *)buf;
+    kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * j->head_dim, off);
+    *scores = buf + off_floats;
+    return off;
+}
+
 #if defined(__x86_64__)
 static CK_AVX2 void ck_attn_head_avx2(const float *q, const ck_attn_segment *seg, const size_t *off, int n, int hd,
                                       float *scores, float *o);
@@ -107,12 +119,8 @@ static void ck_attn_task(void *raw, int task, int thread) {
     float *o = j->out + (size_t)tok * j->nheads * hd + (size_t)h * hd;
     int p0 = first_key(seg, pos);
     int n = pos + 1 - p0;
-    // Scratch: the positions' row offsets (rounded up to whole cache lines), then the scores.
-    size_t off_floats = ((size_t)n * sizeof(size_t) / sizeof(float) + 15) & ~(size_t)15;
-    float *buf = ck_pool_scratch(j->pool, thread, off_floats + (size_t)n);
-    size_t *off = (size_t *)buf;
-    float *scores = buf + off_floats;
-    kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * hd, off);
+    float *scores;
+    const size_t *off = attn_scratch(j, thread, seg, p0, n, kvh, 1, &scores);
 #if defined(__x86_64__)
     if (hd % 32 == 0 && ck_isa_active() == CK_ISA_AVX2) {
         ck_attn_head_avx2(q, seg, off, n, hd, scores, o);
@@ -140,13 +148,13 @@ static void ck_attn_task(void *raw, int task, int thread) {
 #if defined(__x86_64__)
 // AVX2, batches: one task per (token, KV head) handles every query head of the group, so each K and V row
 // is loaded once for the group; dot products and the weighted V sum are inlined, and the output
-// accumulates in registers 32 dimensions at a time. Requires head_dim % 32 == 0.
+// accumulates in registers 16 or 32 dimensions at a time. Requires head_dim % 32 == 0.
 #define CK_ATTN_G 4
 #define CK_ATTN_AHEAD 8
 
 // Scores of `gn` query heads (a compile-time constant where inlined) against positions 0..n-1, two
-// positions at a time so 2 * gn independent FMA chains hide the FMA latency; returns nothing, writes
-// scores[g * n + p] and the per-head maxima.
+// positions at a time so 2 * gn independent FMA chains hide the FMA latency: writes scores[g * n + p]
+// and raises maxs[g] to each head's maximum.
 static inline __attribute__((always_inline)) CK_AVX2 void attn_scores(const float *q, const float *kbase,
                                                                        const size_t *off, int n, int hd, float scale,
                                                                        int gn, float *scores, float *maxs) {
@@ -260,12 +268,8 @@ static CK_AVX2 void ck_attn_group_task(void *raw, int task, int thread) {
     int p0 = first_key(seg, pos);
     int n = pos + 1 - p0;
     float scale = 1.0f / sqrtf((float)hd);
-    // Scratch: the positions' row offsets (rounded up to whole cache lines), then the scores.
-    size_t off_floats = ((size_t)n * sizeof(size_t) / sizeof(float) + 15) & ~(size_t)15;
-    float *buf = ck_pool_scratch(j->pool, thread, off_floats + (size_t)CK_ATTN_G * n);
-    size_t *off = (size_t *)buf;
-    float *scores = buf + off_floats;
-    kv_offsets(seg, p0, n, (size_t)j->kv_stride, (size_t)kvh * hd, off);
+    float *scores;
+    const size_t *off = attn_scratch(j, thread, seg, p0, n, kvh, CK_ATTN_G, &scores);
     for (int g0 = 0; g0 < group; g0 += CK_ATTN_G) {
         int gn = group - g0 < CK_ATTN_G ? group - g0 : CK_ATTN_G;
         const float *q = j->q + (size_t)tok * j->nheads * hd + (size_t)(lo + g0) * hd;

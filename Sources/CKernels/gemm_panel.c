@@ -32,25 +32,15 @@ static void ck_panel_kernel_scalar(const float *w, int ldw, const float *xt, int
 }
 
 #if defined(__x86_64__)
-// Stores eight tokens of a tile whose six rows are in r0..r5: an in-register 8x8 transpose (two zero
+// Stores eight tokens of a tile whose six rows are in r0..r5: an 8x8 register transpose (two zero
 // rows), then four plus two floats per token at y[i * ldy].
 static inline CK_AVX2 void ck_panel_store8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5,
                                            float *y, int ldy) {
-    __m256 z = _mm256_setzero_ps();
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
-    // Token i's rows 0-3 sit in the 128-bit half (i / 4) of u[i % 4], rows 4-5 in the same half of u[4 + i % 4].
-    __m256 lo[4] = {u0, u1, u2, u3}, hi[4] = {u4, u5, u6, u7};
+    __m256 r[8] = {r0, r1, r2, r3, r4, r5, _mm256_setzero_ps(), _mm256_setzero_ps()};
+    ck_transpose8x8(r);
     for (int i = 0; i < 8; i++) {
-        __m128 a = i < 4 ? _mm256_castps256_ps128(lo[i % 4]) : _mm256_extractf128_ps(lo[i % 4], 1);
-        __m128 b = i < 4 ? _mm256_castps256_ps128(hi[i % 4]) : _mm256_extractf128_ps(hi[i % 4], 1);
-        _mm_storeu_ps(y + (size_t)i * ldy, a);
-        _mm_storel_pi((__m64 *)(y + (size_t)i * ldy + 4), b);
+        _mm_storeu_ps(y + (size_t)i * ldy, _mm256_castps256_ps128(r[i]));
+        _mm_storel_pi((__m64 *)(y + (size_t)i * ldy + 4), _mm256_extractf128_ps(r[i], 1));
     }
 }
 
@@ -100,27 +90,10 @@ typedef struct {
 #if defined(__x86_64__)
 // Transposes an 8x8 block: rows src[t * lds + 0..7] for t < 8 land as dst[k * CK_PANEL_TOKENS + 0..7].
 static inline CK_AVX2 void ck_transpose8(const float *src, size_t lds, float *dst) {
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    const size_t L = CK_PANEL_TOKENS;
-    _mm256_store_ps(dst + 0 * L, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_store_ps(dst + 1 * L, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_store_ps(dst + 2 * L, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_store_ps(dst + 3 * L, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_store_ps(dst + 4 * L, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_store_ps(dst + 5 * L, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_store_ps(dst + 6 * L, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_store_ps(dst + 7 * L, _mm256_permute2f128_ps(u3, u7, 0x31));
+    __m256 r[8];
+    for (int t = 0; t < 8; t++) r[t] = _mm256_loadu_ps(src + t * lds);
+    ck_transpose8x8(r);
+    for (int k = 0; k < 8; k++) _mm256_store_ps(dst + k * CK_PANEL_TOKENS, r[k]);
 }
 #endif
 

@@ -62,11 +62,9 @@ static void ck_q8p_quantize_task(void *raw, int strip, int thread) {
 }
 
 #if defined(__x86_64__)
-// Weight row as bytes 0..15 in element order (a block's 16 nibble bytes become 32 bytes in two
-// stores), with its block scales d and offsets: m (Q4_1) or -8d (Q4_0), so that
-// sum_k w x = sum_b d_b * dx_b * isum_b + off_b * sx_b.
+// Weight row as bytes 0..15 in element order, with its block scales d and offsets: m (Q4_1) or -8d
+// (Q4_0), so that sum_k w x = sum_b d_b * dx_b * isum_b + off_b * sx_b.
 static CK_AVX2 void ck_q8p_unpack_row_avx2(int type, const void *row, int nb, uint8_t *q, float *d, float *off) {
-    const __m128i low = _mm_set1_epi8(0x0f);
     for (int b = 0; b < nb; b++) {
         const uint8_t *qs;
         if (type == CK_TYPE_Q4_1) {
@@ -80,9 +78,7 @@ static CK_AVX2 void ck_q8p_unpack_row_avx2(int type, const void *row, int nb, ui
             off[b] = -8.0f * d[b];
             qs = blk->qs;
         }
-        __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-        _mm_storeu_si128((__m128i *)(q + b * 32), _mm_and_si128(raw, low));
-        _mm_storeu_si128((__m128i *)(q + b * 32 + 16), _mm_and_si128(_mm_srli_epi16(raw, 4), low));
+        _mm256_storeu_si256((__m256i *)(q + b * 32), ck_unpack_nibbles(qs));
     }
 }
 

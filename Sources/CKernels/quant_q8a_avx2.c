@@ -5,13 +5,6 @@
 #if defined(__x86_64__)
 #include "simd_avx2.h"
 
-// 32 nibbles as unsigned bytes: low 16 lanes elements 0..15, high 16 lanes elements 16..31.
-static inline CK_AVX2 __m256i unpack_nibbles(const uint8_t *qs) {
-    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
-    __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
 // Sum of u8 x s8 products over 32 lanes, as 8 int32 lanes converted to float.
 static inline CK_AVX2 __m256 dot_us(__m256i u, __m256i s) {
     __m256i p16 = _mm256_maddubs_epi16(u, s);
@@ -27,7 +20,7 @@ static inline CK_AVX2 __m256 dot_ss(__m256i a, __m256i b) {
 static inline CK_AVX2 __m256 blk_q4_1(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
     const ck_block_q4_1 *w = (const ck_block_q4_1 *)row + b;
     *extra += ck_f16(w->m) * x->s;
-    return _mm256_fmadd_ps(_mm256_set1_ps(ck_f16(w->d) * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
+    return _mm256_fmadd_ps(_mm256_set1_ps(ck_f16(w->d) * x->d), dot_us(ck_unpack_nibbles(w->qs), xv), acc);
 }
 static inline float fin_q4_1(float h, float extra) { return h + extra; }
 
@@ -35,7 +28,7 @@ static inline CK_AVX2 __m256 blk_q4_0(const void *row, int b, const ck_block_q8a
     const ck_block_q4_0 *w = (const ck_block_q4_0 *)row + b;
     float d = ck_f16(w->d);
     *extra += d * x->s;
-    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(unpack_nibbles(w->qs), xv), acc);
+    return _mm256_fmadd_ps(_mm256_set1_ps(d * x->d), dot_us(ck_unpack_nibbles(w->qs), xv), acc);
 }
 static inline float fin_q4_0(float h, float extra) { return h - 8.0f * extra; }
 
@@ -50,7 +43,7 @@ static inline CK_AVX2 __m256i q5_high_bits(const uint8_t *qh) {
 }
 
 static inline CK_AVX2 __m256i q5_values(const ck_block_q5_0 *w) {
-    return _mm256_or_si256(unpack_nibbles(w->qs), q5_high_bits(w->qh));
+    return _mm256_or_si256(ck_unpack_nibbles(w->qs), q5_high_bits(w->qh));
 }
 
 static inline CK_AVX2 __m256 blk_q5_0(const void *row, int b, const ck_block_q8a *x, __m256i xv, __m256 acc, float *extra) {
@@ -109,8 +102,8 @@ CK_DEFINE_Q8A_ROWS(rows_q8a_avx2_q5_0, blk_q5_0, fin_q5_0, ck_block_q5_0)
 // Weight-stationary variant for small token batches (decode steps of several sequences): each
 // weight block is expanded once per group of up to 4 tokens, for two rows at a time.
 // `prep` turns a weight block into the unsigned maddubs operand (and the sign source for Q8_0).
-static inline CK_AVX2 __m256i prep_q4_0(const ck_block_q4_0 *w) { return unpack_nibbles(w->qs); }
-static inline CK_AVX2 __m256i prep_q4_1(const ck_block_q4_1 *w) { return unpack_nibbles(w->qs); }
+static inline CK_AVX2 __m256i prep_q4_0(const ck_block_q4_0 *w) { return ck_unpack_nibbles(w->qs); }
+static inline CK_AVX2 __m256i prep_q4_1(const ck_block_q4_1 *w) { return ck_unpack_nibbles(w->qs); }
 
 #define CK_DEFINE_Q8A_ROWS_MULTI(NAME, BLOCK_T, PREP_U, SIGNED, SCALE_M, FIN)                       \
     static CK_AVX2 void NAME(const void *W, size_t rb, int r0, int r1, int cols,                     \

@@ -5,10 +5,11 @@ import Testing
 
 @Suite("Leader election through a Lease", .enabled(if: KubeTestEnvironment.available), .timeLimit(.minutes(2)))
 struct LeaderElectionTests {
-    func elector(_ client: KubeClient, _ ns: String, _ id: String) -> LeaderElector {
+    func elector(_ client: KubeClient, _ ns: String, _ id: String,
+                 leaseDuration: Duration = .seconds(3), renewDeadline: Duration = .seconds(2)) -> LeaderElector {
         var c = LeaderElector.Configuration(leaseName: "op", namespace: ns, identity: id)
-        c.leaseDuration = .seconds(3)
-        c.renewDeadline = .seconds(2)
+        c.leaseDuration = leaseDuration
+        c.renewDeadline = renewDeadline
         c.retryPeriod = .milliseconds(300)
         return LeaderElector(client: client, configuration: c)
     }
@@ -17,7 +18,10 @@ struct LeaderElectionTests {
         let client = try KubeTestEnvironment.client()
         defer { Task { try? await client.shutdown() } }
         let ns = try await KubeTestEnvironment.namespace(client, "lease")
-        let a = elector(client, ns, "a"), b = elector(client, ns, "b")
+        // Renewals must survive the whole test run's CPU load on 2 cores (a 2 s renew deadline lapsed
+        // there once); the takeover below is by release, so the longer lease does not slow it.
+        let a = elector(client, ns, "a", leaseDuration: .seconds(6), renewDeadline: .seconds(4))
+        let b = elector(client, ns, "b", leaseDuration: .seconds(6), renewDeadline: .seconds(4))
         let leading = Leaders()
         let ta = leading.campaign(a, "a")
         let tb = leading.campaign(b, "b")

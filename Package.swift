@@ -125,7 +125,8 @@ let package = Package(
         .testTarget(name: "LLMModelTests", dependencies: ["LLMModel", "LLMTensor"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
-                        "Gateway", "StubBackend",
+                        "Gateway", "StubBackend", "ServerSupport",
+                        .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                         .product(name: "Hummingbird", package: "hummingbird"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),

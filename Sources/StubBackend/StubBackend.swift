@@ -23,10 +23,15 @@ public struct StubBackend: Sendable {
         /// `/ready` answers 200 when true, 503 otherwise.
         public var ready: Bool = true
         public var model: String = "stub-model"
+        /// Write each SSE event of an immediate stream on its own (a syscall each, as an engine
+        /// sends tokens as they come); by default an immediate stream goes out in one write, its
+        /// events still separate chunks.
+        public var flushEachEvent = false
 
         public init() {}
         enum CodingKeys: String, CodingKey {
             case status, events, ready, model, delayMs = "delay_ms", eventDelayMs = "event_delay_ms", dieAfterEvents = "die_after_events"
+            case flushEachEvent = "flush_each_event"
         }
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -37,6 +42,7 @@ public struct StubBackend: Sendable {
             dieAfterEvents = try c.decodeIfPresent(Int.self, forKey: .dieAfterEvents)
             ready = try c.decodeIfPresent(Bool.self, forKey: .ready) ?? ready
             model = try c.decodeIfPresent(String.self, forKey: .model) ?? model
+            flushEachEvent = try c.decodeIfPresent(Bool.self, forKey: .flushEachEvent) ?? flushEachEvent
         }
     }
 

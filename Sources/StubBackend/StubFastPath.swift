@@ -1,104 +1,65 @@
 import HummingbirdCore
 import NIOCore
-import NIOHTTP1
 import ServerSupport
 
-/// Answers completion requests on the event loop when the stub's behaviour has no waits and no
-/// failure mid-stream (the benchmark case), so the stub costs little next to the router measured in
-/// front of it. Anything else, and any request while a router answer is still being written, goes
-/// on to the Hummingbird router, which implements every behaviour.
-final class StubFastPath: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
+/// Answers completion requests at the front of the connection, in raw HTTP/1.1, when the stub's
+/// behaviour has no waits and no failure mid-stream (the benchmark case), so the stub costs little
+/// next to the router measured in front of it. Anything else goes on to the Hummingbird router,
+/// which implements every behaviour.
+final class StubFastPath: HTTP1FastPath {
     private let state: StubBackend.State
-    private var answering: (chat: Bool, body: ByteBuffer?)?
-    private var forwarding = false
-    private var routerAnswersPending = 0
 
     init(state: StubBackend.State) {
         self.state = state
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let request):
-            let path = request.uri
-            let b = state.current
-            if request.method == .POST, path == "/v1/chat/completions" || path == "/v1/completions", routerAnswersPending == 0,
-               b.delayMs == 0, b.eventDelayMs == 0, b.dieAfterEvents == nil {
-                answering = (path == "/v1/chat/completions", nil)
-                return
-            }
-            forwarding = true
-            routerAnswersPending += 1
-            context.fireChannelRead(data)
-        case .body(let chunk):
-            if forwarding {
-                context.fireChannelRead(data)
-            } else if answering != nil {
-                if answering!.body == nil { answering!.body = chunk } else { answering!.body!.writeImmutableBuffer(chunk) }
-            }
-        case .end:
-            if forwarding {
-                forwarding = false
-                context.fireChannelRead(data)
-            } else if let a = answering {
-                answering = nil
-                answer(context: context, chat: a.chat, body: a.body ?? ByteBuffer())
-            }
-        }
+    let maxBodyBytes = 8 << 20
+
+    func claims(_ head: HTTP1Head) -> Bool {
+        guard head.methodIs("POST"), head.pathIs("/v1/chat/completions") || head.pathIs("/v1/completions") else { return false }
+        let b = state.current
+        return b.delayMs == 0 && b.eventDelayMs == 0 && b.dieAfterEvents == nil
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { routerAnswersPending -= 1 }
-        context.write(data, promise: promise)
-    }
+    func cancel() {}
+    func clientWritable() {}
+    func refusedTooLarge(_ head: HTTP1Head) {}
 
-    private func answer(context: ChannelHandlerContext, chat: Bool, body: ByteBuffer) {
+    func answer(_ head: HTTP1Head, body: ByteBuffer, front: HTTP1Front) {
+        let chat = head.pathIs("/v1/chat/completions")
         let b = state.current
         state.requests.add(1, ordering: .relaxed)
         guard b.status == 200 else {
-            var headers = HTTPHeaders([("content-type", "application/json")])
-            if b.status == 429 { headers.add(name: "retry-after", value: "1") }
-            write(context, status: b.status, headers: headers, body: [ByteBuffer(string: StubBackend.failureBody(b.status))])
+            front.respond(status: b.status, body: ByteBuffer(string: StubBackend.failureBody(b.status))) { out in
+                out.writeStaticString("content-type: application/json\r\n")
+                if b.status == 429 { out.writeStaticString("retry-after: 1\r\n") }
+            }
             return
         }
-        let stream = StubBackend.isStream(body)
         let answers = state.answers(model: b.model)
-        if !stream {
-            write(context, status: 200, headers: HTTPHeaders([("content-type", "application/json")]), body: [chat ? answers.chat : answers.completion])
+        guard StubBackend.isStream(body) else {
+            front.respond(status: 200, body: chat ? answers.chat : answers.completion) { out in
+                out.writeStaticString("content-type: application/json\r\n")
+            }
             return
         }
         state.inflight.add(1, ordering: .relaxed)
         defer { state.inflight.subtract(1, ordering: .relaxed) }
-        let event = chat ? answers.chatEvent : answers.completionEvent
-        var parts = [ByteBuffer](repeating: event, count: max(b.events, 0))
-        parts.append(chat ? answers.chatLast : answers.completionLast)
-        // Each event is flushed on its own, as an engine sends tokens as they come.
-        write(context, status: 200, headers: HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")]),
-              body: parts, eventByEvent: true)
-    }
-
-    private func write(_ context: ChannelHandlerContext, status: Int, headers: HTTPHeaders, body: [ByteBuffer], eventByEvent: Bool = false) {
-        var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)
-        if !eventByEvent { head.headers.add(name: "content-length", value: String(body.reduce(0) { $0 + $1.readableBytes })) }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        for part in body {
-            if eventByEvent {
-                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
-            } else {
-                context.write(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
-            }
+        front.startStream(status: 200) { out in
+            out.writeStaticString("content-type: text/event-stream\r\ncache-control: no-cache\r\n")
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let event = chat ? answers.chatEvent : answers.completionEvent
+        for _ in 0..<max(b.events, 0) {
+            front.streamChunk(event)
+            if b.flushEachEvent { front.flush() }
+        }
+        front.streamChunk(chat ? answers.chatLast : answers.completionLast)
+        front.endStream()
     }
 }
 
 extension StubBackend {
-    /// HTTP/1.1 with the event-loop fast path for completions (`StubFastPath`, right after the codec).
+    /// HTTP/1.1 with the raw fast path for completions (`StubFastPath`, at the connection's front).
     public func server() -> HTTPServerBuilder {
         let state = self.state
         return .http1 { StubFastPath(state: state) }

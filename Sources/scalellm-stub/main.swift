@@ -1,5 +1,5 @@
 // A fast stub engine replica for gateway tests and benchmarks (see StubBackend).
-// usage: scalellm-stub [--port P] [--events N] [--delay-ms MS] [--event-delay-ms MS] [--status CODE] [--model NAME]
+// usage: scalellm-stub [--port P] [--events N] [--delay-ms MS] [--event-delay-ms MS] [--status CODE] [--model NAME] [--flush-each-event 0|1]
 import Foundation
 import Hummingbird
 import StubBackend
@@ -24,6 +24,7 @@ while let flag = args.popFirst() {
     case "--event-delay-ms": behaviour.eventDelayMs = int()
     case "--status": behaviour.status = int()
     case "--model": behaviour.model = value
+    case "--flush-each-event": behaviour.flushEachEvent = int() != 0
     default: fail("unknown flag \(flag)")
     }
 }

@@ -125,6 +125,9 @@ struct KubeClientIntegrationTests {
         var x = try await client.get(ConfigMap.self, name: "x", namespace: ns)
         x.data = ["v": "2"]
         _ = try await client.update(x)
+        // The update is seen before the delete: a relist (below) between the two would otherwise
+        // rightly fold them into one "deleted x", as any informer does.
+        try await KubeTestEnvironment.eventually("the update") { log.withLock { $0.count } >= 2 }
         try await client.delete(ConfigMap.self, name: "x", namespace: ns)
         try await KubeTestEnvironment.eventually("three events") { log.withLock { $0.count } >= 3 }
         task.cancel()

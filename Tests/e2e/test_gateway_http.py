@@ -204,3 +204,42 @@ def test_sigterm_lets_a_proxied_stream_finish(tmp_path):
             if p.poll() is None:
                 p.terminate()
                 p.wait(timeout=20)
+
+
+def test_a_chunked_request_body_is_proxied(gateway):
+    body = b'{"model":"stub-model","prompt":"hi","max_tokens":4}'
+    chunked = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
+    raw = (b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+           + b"0\r\nX-Trailer: 1\r\n\r\n" + b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+    data, closed = exchange(gateway, raw)
+    assert statuses_and_kinds(data) == [(200, "completion"), (200, "health")]
+    assert not closed
+
+
+def test_malformed_requests_get_a_json_400_and_the_connection_closes(gateway):
+    for raw in [b"GARBAGE\r\n\r\n",
+                b"POST /v1/completions HTTP/1.1\r\nHost: t\r\n folded: x\r\nContent-Length: 2\r\n\r\n{}",
+                b"POST /v1/completions HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                b"POST /v1/completions HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"]:
+        data, closed = exchange(gateway, raw, expect_close=True)
+        assert data.startswith(b"HTTP/1.1 400"), (raw, data[:200])
+        assert b'"invalid_request_error"' in data and b"Malformed HTTP request" in data
+        assert closed
+
+
+def test_an_oversized_head_gets_431(gateway):
+    raw = b"POST /v1/completions HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * (80 << 10) + b"\r\n\r\n"
+    data, closed = exchange(gateway, raw, expect_close=True)
+    assert data.startswith(b"HTTP/1.1 431"), data[:200]
+    assert closed
+
+
+def test_http10_streams_end_with_the_close(gateway):
+    body = b'{"model":"stub-model","prompt":"hi","max_tokens":4,"stream":true}'
+    raw = (b"POST /v1/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: "
+           + str(len(body)).encode() + b"\r\n\r\n" + body)
+    data, closed = exchange(gateway, raw, expect_close=True)
+    assert data.startswith(b"HTTP/1.0 200")
+    assert b"transfer-encoding" not in data.lower()
+    assert data.rstrip().endswith(b"data: [DONE]")
+    assert closed

@@ -7,6 +7,6 @@ extension HTTPServerBuilder {
     /// proxy keeps the connection's idle timeout itself, so Hummingbird's is off.
     static func gateway(core: GatewayCore, idleTimeout: TimeAmount) -> HTTPServerBuilder {
         let pools = UpstreamPools()
-        return .http1(idleTimeout: nil) { ProxyHandler(core: core, pools: pools, idleTimeout: idleTimeout) }
+        return .http1(idleTimeout: idleTimeout) { ProxyHandler(core: core, pools: pools) }
     }
 }

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import OpenAIAPI
 import ServerSupport
 
@@ -14,7 +13,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
         var reason: String
         var metricReason: String
         var countsAgainstReplica: Bool
-        var response: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
+        var response: (answer: UpstreamAnswer, body: ByteBuffer)?
     }
 
     private enum Phase {
@@ -22,8 +21,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
         case awaitingHead
         /// A whole body is collected first: non-streamed answers (retryable until complete) and
         /// failed attempts (passed through if no other replica answers).
-        case buffering(status: Int, headers: HTTPHeaders, body: ByteBuffer?, failed: Bool)
-        case awaitingFirstEvent(headers: HTTPHeaders)
+        case buffering(UpstreamAnswer, body: ByteBuffer?, failed: Bool)
+        case awaitingFirstEvent(UpstreamAnswer)
         case streaming
         case done
     }
@@ -31,13 +30,13 @@ final class ProxyExchange: UpstreamResponseDelegate {
     private let core: GatewayCore
     private let pool: UpstreamPool
     let route: String
-    /// The client's HTTP version, answered in.
-    private let version: HTTPVersion
-    private var requestHead: HTTPRequestHead
+    /// The client's headers passed on ("name: value\r\n" lines).
+    private let forwardedHeaders: ByteBuffer
     private let body: ByteBuffer
     private let key: RequestRouter.Key
     private let started = ContinuousClock.now
-    private var client: ProxyHandler?
+    private weak var owner: ProxyHandler?
+    private var client: HTTP1Front?
     private var phase = Phase.routing
     private var level = LoadLevel.low
     private var attempt = 0
@@ -55,14 +54,14 @@ final class ProxyExchange: UpstreamResponseDelegate {
     static let largestBody = 64 << 20
     static let largestFailureBody = 1 << 20
 
-    init(core: GatewayCore, pool: UpstreamPool, client: ProxyHandler, route: String, version: HTTPVersion, head: HTTPRequestHead,
+    init(core: GatewayCore, pool: UpstreamPool, owner: ProxyHandler, front: HTTP1Front, route: String, forwardedHeaders: ByteBuffer,
          body: ByteBuffer, key: RequestRouter.Key) {
-        self.version = version
         self.core = core
         self.pool = pool
-        self.client = client
+        self.owner = owner
+        self.client = front
         self.route = route
-        self.requestHead = head
+        self.forwardedHeaders = forwardedHeaders
         self.body = body
         self.key = key
     }
@@ -78,7 +77,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
     func reject(_ error: OpenAIError) {
         guard let client else { return }
         GatewayMetrics.request(route: route, status: error.status, policy: policyLabel)
-        client.respond(error, version: version)
+        client.respond(error)
         finish()
     }
 
@@ -145,13 +144,27 @@ final class ProxyExchange: UpstreamResponseDelegate {
                 }
                 self.connection = c
                 self.reusedConnection = reused
-                self.requestHead.headers.replaceOrAdd(name: "host", value: replica.hostHeader)
-                c.send(self.requestHead, body: self.body, to: self)
+                c.send(self.request(to: replica), to: self)
             case .failure(let error):
                 guard self.client != nil, case .awaitingHead = self.phase else { return }
                 self.attemptFailed(Failure(reason: "\(error)", metricReason: "connect_error", countsAgainstReplica: true))
             }
         }
+    }
+
+    /// The request as the replica gets it, head and body in one buffer.
+    private func request(to replica: Replica) -> ByteBuffer {
+        var out = pool.allocator.buffer(capacity: 160 + forwardedHeaders.readableBytes + body.readableBytes)
+        out.writeStaticString("POST ")
+        out.writeString(route)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        out.writeHeader("host", replica.hostHeader)
+        out.writeStaticString("content-type: application/json\r\n")
+        out.writeHeader("content-length", body.readableBytes)
+        out.writeImmutableBuffer(forwardedHeaders)
+        out.writeStaticString("\r\n")
+        out.writeImmutableBuffer(body)
+        return out
     }
 
     private func attemptFailed(_ failure: Failure) {
@@ -173,16 +186,16 @@ final class ProxyExchange: UpstreamResponseDelegate {
     private func giveUp() {
         guard let client else { return }
         if let r = lastFailure?.response {
-            GatewayMetrics.request(route: route, status: r.status, policy: policyLabel)
-            client.respond(status: r.status, headers: r.headers, body: r.body, version: version)
+            GatewayMetrics.request(route: route, status: r.answer.status, policy: policyLabel)
+            client.respond(status: r.answer.status, body: r.body) { r.answer.writeHeaders(&$0) }
         } else if core.pool.routable.isEmpty {
             GatewayMetrics.rejected(reason: "no_ready_replica")
             GatewayMetrics.request(route: route, status: 503, policy: policyLabel)
-            client.respond(OpenAIError.notReady("No replica is ready to serve the request"), version: version)
+            client.respond(OpenAIError.notReady("No replica is ready to serve the request"))
         } else {
             GatewayMetrics.request(route: route, status: 502, policy: policyLabel)
             client.respond(OpenAIError(status: 502, message: "Every replica tried failed: \(lastFailure?.reason ?? "no replica left to try")",
-                                       type: "server_error", code: "bad_gateway"), version: version)
+                                       type: "server_error", code: "bad_gateway"))
         }
         finish()
     }
@@ -193,9 +206,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
         lease?.release()
         lease = nil
         phase = .done
-        let c = client
         client = nil
-        c?.exchangeDone()
+        owner?.exchangeDone(self)
     }
 
     private func timedOut() {
@@ -204,20 +216,16 @@ final class ProxyExchange: UpstreamResponseDelegate {
 
     // MARK: UpstreamResponseDelegate
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: HTTP1Head) {
         guard case .awaitingHead = phase, let lease else { return }
-        let status = Int(head.status.code)
-        var headers = HTTPHeaders()
-        let contentType = head.headers.first(name: "content-type")
-        if let contentType { headers.add(name: "content-type", value: contentType) }
-        if let ra = head.headers.first(name: "retry-after") { headers.add(name: "retry-after", value: ra) }
-        headers.add(name: "x-scalellm-replica", value: lease.replica.url)
-        if status >= 500 || status == 429 {
-            phase = .buffering(status: status, headers: headers, body: nil, failed: true)
-        } else if status == 200, contentType?.hasPrefix("text/event-stream") == true {
-            phase = .awaitingFirstEvent(headers: headers)
+        let answer = UpstreamAnswer(status: head.status, contentType: head.value("content-type"), retryAfter: head.value("retry-after"),
+                                    replica: lease.replica.url)
+        if answer.status >= 500 || answer.status == 429 {
+            phase = .buffering(answer, body: nil, failed: true)
+        } else if answer.status == 200, answer.contentType?.hasPrefix("text/event-stream") == true {
+            phase = .awaitingFirstEvent(answer)
         } else {
-            phase = .buffering(status: status, headers: headers, body: nil, failed: false)
+            phase = .buffering(answer, body: nil, failed: false)
         }
     }
 
@@ -226,7 +234,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
         case .streaming:
             client?.streamChunk(chunk)
             if client?.isWritable == false { connection?.setReading(false) }
-        case .awaitingFirstEvent(let headers):
+        case .awaitingFirstEvent(let answer):
             guard let client, let lease else { return }
             // Committed: from here on nothing is retried.
             timer?.cancel()
@@ -235,16 +243,16 @@ final class ProxyExchange: UpstreamResponseDelegate {
             GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
             GatewayMetrics.request(route: route, status: 200, policy: policyLabel)
             phase = .streaming
-            client.startStream(headers: headers, version: version)
+            client.startStream(status: 200) { answer.writeHeaders(&$0) }
             client.streamChunk(chunk)
-        case .buffering(let status, let headers, var body, let failed):
+        case .buffering(let answer, var body, let failed):
             phase = .routing  // drops the phase's reference, so appending does not copy the buffer
             if body == nil {
                 body = chunk
             } else {
                 body!.writeImmutableBuffer(chunk)
             }
-            phase = .buffering(status: status, headers: headers, body: body, failed: failed)
+            phase = .buffering(answer, body: body, failed: failed)
             if body!.readableBytes > (failed ? Self.largestFailureBody : Self.largestBody) {
                 upstreamFailed(UpstreamBodyTooLargeError(bytes: body!.readableBytes))
             }
@@ -264,17 +272,18 @@ final class ProxyExchange: UpstreamResponseDelegate {
             pool.release(c)
         }
         switch phase {
-        case .buffering(let status, let headers, let body, let failed):
+        case .buffering(let answer, let body, let failed):
+            let status = answer.status
             if failed {
                 attemptFailed(Failure(reason: "HTTP \(status) from \(lease.replica.url)", metricReason: "status_\(status)",
                                       countsAgainstReplica: status >= 500,
-                                      response: (status, headers, body ?? ByteBuffer())))
+                                      response: (answer, body ?? ByteBuffer())))
                 return
             }
             lease.replica.recordProxySuccess()
             GatewayMetrics.request(route: route, status: status, policy: policyLabel)
             GatewayMetrics.duration(route: route, seconds: .now - started)
-            client?.respond(status: status, headers: headers, body: body ?? ByteBuffer(), version: version)
+            client?.respond(status: status, body: body ?? ByteBuffer()) { answer.writeHeaders(&$0) }
             finish()
         case .awaitingFirstEvent:
             attemptFailed(Failure(reason: "stream from \(lease.replica.url) ended before its first event",
@@ -331,4 +340,19 @@ struct UpstreamTimeoutError: Error, CustomStringConvertible {
 struct UpstreamBodyTooLargeError: Error, CustomStringConvertible {
     let bytes: Int
     var description: String { "the answer exceeded \(bytes) bytes" }
+}
+
+/// What the gateway passes on from a replica's response head.
+struct UpstreamAnswer {
+    let status: Int
+    let contentType: String?
+    let retryAfter: String?
+    /// The replica that answered (the `x-scalellm-replica` header).
+    let replica: String
+
+    func writeHeaders(_ out: inout ByteBuffer) {
+        if let contentType { out.writeHeader("content-type", contentType) }
+        if let retryAfter { out.writeHeader("retry-after", retryAfter) }
+        out.writeHeader("x-scalellm-replica", replica)
+    }
 }

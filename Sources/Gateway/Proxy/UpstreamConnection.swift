@@ -1,10 +1,11 @@
 import NIOCore
-import NIOHTTP1
+import ServerSupport
 
 /// What a proxied request hears from the upstream connection carrying it. Called on the
 /// connection's event loop, which is also the client connection's loop.
 protocol UpstreamResponseDelegate: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamHead(_ head: HTTP1Head)
+    /// A piece of the response body (chunked framing already removed).
     func upstreamBody(_ chunk: ByteBuffer)
     /// The end of one socket read: a good moment to flush what was forwarded.
     func upstreamReadComplete()
@@ -17,15 +18,26 @@ struct UpstreamClosedError: Error, CustomStringConvertible {
     var description: String { "the replica closed the connection before the response ended" }
 }
 
-/// One keep-alive HTTP/1.1 connection to a replica (the tail handler of its NIO channel). It carries
-/// one request at a time; between requests it waits in its event loop's `UpstreamPool`.
+/// The replica's bytes were not a well-formed HTTP/1.1 response.
+struct UpstreamProtocolError: Error, CustomStringConvertible {
+    let detail: String
+    var description: String { "malformed response from the replica: \(detail)" }
+}
+
+/// One keep-alive HTTP/1.1 connection to a replica, speaking raw HTTP/1.1 (the only handler of its
+/// NIO channel): requests go out as one prepared write, responses are framed by `HTTP1Parser` and
+/// `HTTP1BodyFramer`. It carries one request at a time; between requests it waits in its event
+/// loop's `UpstreamPool`.
 final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let endpoint: Endpoint
     private var context: ChannelHandlerContext?
     private var delegate: (any UpstreamResponseDelegate)?
+    private var inbound: ByteBuffer?
+    /// The current response's body framing, once its head has arrived.
+    private var framer: HTTP1BodyFramer?
     /// False once the replica asked to close, or the channel closed.
     private(set) var reusable = true
     /// Whether any byte of the current response arrived (a reused connection that fails before its
@@ -50,8 +62,8 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Writes one request; the response goes to `delegate`.
-    func send(_ head: HTTPRequestHead, body: ByteBuffer, to delegate: any UpstreamResponseDelegate) {
+    /// Writes one whole request (head and body); the response goes to `delegate`.
+    func send(_ request: ByteBuffer, to delegate: any UpstreamResponseDelegate) {
         guard let context, context.channel.isActive else {
             reusable = false
             delegate.upstreamFailed(UpstreamClosedError())
@@ -59,9 +71,8 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
         }
         self.delegate = delegate
         responseStarted = false
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        framer = nil
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     /// Stops or restarts reading from the replica (backpressure from a slow client).
@@ -78,17 +89,45 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            responseStarted = true
-            if !head.isKeepAlive { reusable = false }
-            delegate?.upstreamHead(head)
-        case .body(let chunk):
-            delegate?.upstreamBody(chunk)
-        case .end:
-            let d = delegate
-            delegate = nil
-            d?.upstreamEnd()
+        let bytes = unwrapInboundIn(data)
+        guard delegate != nil else {
+            // Bytes nobody asked for: the connection's framing can no longer be trusted.
+            close()
+            return
+        }
+        responseStarted = true
+        if inbound == nil || inbound!.readableBytes == 0 { inbound = bytes } else { inbound!.writeImmutableBuffer(bytes) }
+        do {
+            try deliver()
+        } catch {
+            reusable = false
+            context.close(promise: nil)
+            fail(UpstreamProtocolError(detail: "\(error)"))
+        }
+    }
+
+    /// Hands the delegate what has arrived: the head, body pieces, the end.
+    private func deliver() throws {
+        while let delegate {
+            if framer == nil {
+                guard let head = try HTTP1Parser.response(&inbound!, maxBytes: HTTP1Front.maxHeadBytes) else { return }
+                if head.status < 200 { continue }  // 1xx: the real head follows
+                if !head.keepAlive { reusable = false }
+                framer = HTTP1BodyFramer(response: head)
+                delegate.upstreamHead(head)
+                continue
+            }
+            while let piece = try framer!.next(&inbound!) {
+                delegate.upstreamBody(piece)
+                guard self.delegate === delegate else { return }  // the request was dropped meanwhile
+            }
+            guard framer!.isComplete else { return }
+            framer = nil
+            if inbound!.readableBytes > 0 { reusable = false }  // more than one response's bytes
+            inbound = nil
+            self.delegate = nil
+            delegate.upstreamEnd()
+            return
         }
     }
 
@@ -99,6 +138,13 @@ final class UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         reusable = false
         idleIn?.discard(self)
+        if let delegate, framer?.endsAtClose == true {
+            // A body delimited by the close has ended.
+            self.delegate = nil
+            framer = nil
+            delegate.upstreamEnd()
+            return
+        }
         fail(UpstreamClosedError())
     }
 

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -8,6 +7,7 @@ import Synchronization
 /// needs no lock.
 final class UpstreamPool {
     let eventLoop: any EventLoop
+    let allocator = ByteBufferAllocator()
     private var idle: [Endpoint: [UpstreamConnection]] = [:]
     /// Idle connections kept per replica on this loop.
     let maxIdlePerReplica = 512
@@ -37,7 +37,6 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnection(endpoint: endpoint))
                 }
             }

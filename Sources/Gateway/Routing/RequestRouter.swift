@@ -46,12 +46,14 @@ public final class RequestRouter: Sendable {
             let i = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
             return Decision(replica: candidates[abs(i % candidates.count)], policy: policy, reason: "rotation")
         case .random:
-            return Decision(replica: candidates.randomElement()!, policy: policy, reason: "random")
+            var g = FastRandom()
+            return Decision(replica: candidates.randomElement(using: &g)!, policy: policy, reason: "random")
         case .leastOutstanding:
             return Decision(replica: leastOutstanding(candidates), policy: policy, reason: "least_outstanding")
         case .powerOfTwo:
-            let a = Int.random(in: 0..<candidates.count)
-            var b = Int.random(in: 0..<(candidates.count - 1))
+            var g = FastRandom()
+            let a = Int.random(in: 0..<candidates.count, using: &g)
+            var b = Int.random(in: 0..<(candidates.count - 1), using: &g)
             if b >= a { b += 1 }
             let ra = candidates[a], rb = candidates[b]
             let la = ra.inflight + ra.engineWaiting, lb = rb.inflight + rb.engineWaiting

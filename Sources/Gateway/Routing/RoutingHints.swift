@@ -1,4 +1,4 @@
-import Foundation
+import NIOCore
 import OpenAIAPI
 
 /// What the gateway reads from a completion request body: enough to route it (the prompt text for
@@ -13,49 +13,15 @@ public struct RoutingHints: Sendable {
     public init() {}
 
     /// Parses a request body; a 400 naming the problem when it is not a JSON object.
-    public static func parse(_ data: Data) throws -> RoutingHints {
-        guard !data.isEmpty else { throw OpenAIError.invalidRequest("The request body is empty; expected a JSON object") }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw OpenAIError.invalidRequest("The request body is not valid JSON")
+    public static func parse(_ body: ByteBuffer) throws -> RoutingHints {
+        guard body.readableBytes > 0 else { throw OpenAIError.invalidRequest("The request body is empty; expected a JSON object") }
+        let parsed = body.withUnsafeReadableBytes { bytes -> (RoutingHints, isObject: Bool)? in
+            var scanner = HintScanner(bytes)
+            return try? scanner.hints()
         }
-        guard let dict = object as? [String: Any] else {
-            throw OpenAIError.invalidRequest("The request body must be a JSON object")
-        }
-        var h = RoutingHints()
-        h.model = dict["model"] as? String
-        h.stream = (dict["stream"] as? Bool) ?? false
-        h.maxTokens = (dict["max_completion_tokens"] as? Int) ?? (dict["max_tokens"] as? Int)
-        if let p = dict["prompt"] {
-            h.promptText = text(of: p)
-        } else if let messages = dict["messages"] as? [[String: Any]] {
-            var out = ""
-            for m in messages {
-                out += (m["role"] as? String) ?? ""
-                out += "\n"
-                if let c = m["content"] { out += text(of: c) }
-                out += "\n"
-            }
-            h.promptText = out
-        }
-        return h
-    }
-
-    private static func text(of value: Any) -> String {
-        switch value {
-        case let s as String: return s
-        case let parts as [Any]:
-            return parts.map { part -> String in
-                if let s = part as? String { return s }
-                if let d = part as? [String: Any], let t = d["text"] as? String { return t }
-                if let n = part as? NSNumber { return n.stringValue + " " }
-                if let inner = part as? [Any] { return text(of: inner) }
-                return ""
-            }.joined()
-        default: return ""
-        }
+        guard let parsed else { throw OpenAIError.invalidRequest("The request body is not valid JSON") }
+        guard parsed.isObject else { throw OpenAIError.invalidRequest("The request body must be a JSON object") }
+        return parsed.0
     }
 
     /// Estimated tokens this request may use: prompt at ~4 characters a token plus its completion budget.

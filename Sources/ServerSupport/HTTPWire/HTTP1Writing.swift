@@ -1,0 +1,73 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writing HTTP/1.1 heads and chunks straight into a buffer, one header at a time.
+extension ByteBuffer {
+    /// "HTTP/1.x CODE REASON\r\n".
+    public mutating func writeStatusLine(minorVersion: Int, status: Int) {
+        writeStaticString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        switch status {
+        case 200: writeStaticString("200 OK\r\n")
+        case 100: writeStaticString("100 Continue\r\n")
+        default:
+            writeString(String(status))
+            writeStaticString(" ")
+            writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+            writeStaticString("\r\n")
+        }
+    }
+
+    /// "name: value\r\n".
+    public mutating func writeHeader(_ name: StaticString, _ value: String) {
+        writeStaticString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
+    }
+
+    /// "name: value\r\n" for a number.
+    public mutating func writeHeader(_ name: StaticString, _ value: Int) {
+        writeStaticString(name)
+        writeStaticString(": ")
+        writeDecimal(value)
+        writeStaticString("\r\n")
+    }
+
+    /// A non-negative number in decimal, without making a string.
+    public mutating func writeDecimal(_ value: Int) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of room
+        var v = UInt(max(value, 0)), n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[23 - n] = UInt8(48 + v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            writeBytes(UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
+        }
+    }
+
+    /// One chunk of a chunked body: size in hex, CRLF, the payload, CRLF.
+    public mutating func writeChunk(_ payload: ByteBuffer) {
+        guard payload.readableBytes > 0 else { return }
+        writeHexLength(payload.readableBytes)
+        writeImmutableBuffer(payload)
+        writeStaticString("\r\n")
+    }
+
+    /// The hex size line that starts a chunk ("1a\r\n").
+    public mutating func writeHexLength(_ length: Int) {
+        var digits: (UInt64, UInt64) = (0, 0)
+        var v = UInt(length), n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                let x = UInt8(v & 15)
+                d[15 - n] = x < 10 ? 48 + x : 87 + x
+                v >>= 4
+                n += 1
+            } while v > 0
+            writeBytes(UnsafeRawBufferPointer(rebasing: d[(16 - n)...]))
+        }
+        writeStaticString("\r\n")
+    }
+}

@@ -5,12 +5,13 @@ non-streaming and streaming (16 SSE events per answer). Load from wrk (Debian pa
 body. Routers: ours, and optionally vllm-router / sglang-router from a venv (--router-venv).
 
     swift build -c release
-    scripts/bench_gateway.py --seconds 10 [--router-venv /tmp/router-venv]
+    scripts/bench_gateway.py --seconds 10 [--router-venv /tmp/router-venv] [--only scalellm,vllm] [--rounds 3] [--flush-each-event]
 """
 import argparse
 import os
 import re
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -86,6 +87,11 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--router-venv", default=None, help="venv with vllm-router and sglang-router installed")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each cell, targets interleaved; medians are printed")
+    ap.add_argument("--only", default=None, help="comma-separated: run only the targets whose name contains one of these (plus direct)")
+    ap.add_argument("--flush-each-event", action="store_true",
+                    help="the stub writes each SSE event of a stream on its own (a syscall each) instead of the "
+                         "whole immediate answer in one write")
     a = ap.parse_args()
 
     procs = []
@@ -101,10 +107,14 @@ def main():
         stubs = []
         for _ in range(2):  # two replicas (power_of_two needs two); "direct" hits the first
             sp = free_port()
-            start([os.path.join(BIN, "scalellm-stub"), "--port", str(sp), "--events", "16"], f"http://127.0.0.1:{sp}/ready")
+            start([os.path.join(BIN, "scalellm-stub"), "--port", str(sp), "--events", "16",
+                   "--flush-each-event", "1" if a.flush_each_event else "0"], f"http://127.0.0.1:{sp}/ready")
             stubs.append(f"http://127.0.0.1:{sp}")
         targets = [("direct", stubs[0], None)]
-        for name, extra in [("scalellm gateway (dynamic)", []), ("scalellm gateway power_of_two", ["--policy", "power_of_two"])]:
+        for name, extra in [("scalellm gateway (dynamic)", []), ("scalellm gateway round_robin", ["--policy", "round_robin"]),
+                            ("scalellm gateway power_of_two", ["--policy", "power_of_two"])]:
+            if a.only and not any(o in name for o in a.only.split(",")):
+                continue
             p = free_port()
             cmd = [os.path.join(BIN, "scalellm"), "gateway", "--port", str(p), "--log-level", "warning", *extra]
             for u in stubs:
@@ -115,6 +125,8 @@ def main():
                                       ("vllm-router power_of_two", "vllm-router", "power_of_two"),
                                       ("sglang-router round_robin", "sglang-router", "round_robin"),
                                       ("sglang-router power_of_two", "sglang-router", "power_of_two")]:
+                if a.only and not any(o in name for o in a.only.split(",")):
+                    continue
                 p = free_port()
                 if exe == "vllm-router":
                     cmd = [os.path.join(a.router_venv, "bin", "vllm-router"), "--log-level", "warning"]
@@ -127,19 +139,29 @@ def main():
                     targets.append((name, f"http://127.0.0.1:{p}", r))
                 except RuntimeError as e:
                     print(f"# {name}: {e}")
-        print("target,stream,concurrency,req_per_s,p50_ms,p99_ms,added_p50_ms,added_p99_ms,cpu_us_per_req,non2xx")
+        print("target,stream,concurrency,req_per_s,p50_ms,p99_ms,added_p50_ms,added_p99_ms,cpu_us_per_req,non2xx"
+              + (",req_per_s_min,req_per_s_max" if a.rounds > 1 else ""))
         for stream in (False, True):
             for c in a.concurrency:
+                # Rounds go through every target in turn, so a slow spell of the machine hits them all;
+                # each figure is the median over the rounds.
+                runs = {name: [] for name, _, _ in targets}
+                for _ in range(a.rounds):
+                    for name, url, proc in targets:
+                        pids = descendants(proc.pid) if proc else []
+                        cpu0 = cpu_seconds(pids)
+                        r = wrk(url, "/v1/chat/completions", stream, c, a.seconds)
+                        r["cpu"] = (cpu_seconds(pids) - cpu0) / max(r["requests"], 1) * 1e6 if proc else float("nan")
+                        runs[name].append(r)
                 base = None
-                for name, url, proc in targets:
-                    pids = descendants(proc.pid) if proc else []
-                    cpu0 = cpu_seconds(pids)
-                    r = wrk(url, "/v1/chat/completions", stream, c, a.seconds)
-                    cpu = (cpu_seconds(pids) - cpu0) / max(r["requests"], 1) * 1e6 if proc else float("nan")
+                for name, _, _ in targets:
+                    rs = runs[name]
+                    r = {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99", "cpu", "non2xx")}
                     if base is None:
                         base = r
+                    extra = f",{min(x['rps'] for x in rs):.0f},{max(x['rps'] for x in rs):.0f}" if a.rounds > 1 else ""
                     print(f"{name},{stream},{c},{r['rps']:.0f},{r['p50']:.3f},{r['p99']:.3f},"
-                          f"{r['p50'] - base['p50']:.3f},{r['p99'] - base['p99']:.3f},{cpu:.1f},{r['non2xx']}", flush=True)
+                          f"{r['p50'] - base['p50']:.3f},{r['p99'] - base['p99']:.3f},{r['cpu']:.1f},{r['non2xx']:.0f}{extra}", flush=True)
     finally:
         for p in procs:
             p.terminate()

@@ -27,15 +27,15 @@ struct ProxyAdmission: Sendable {
         throw e
     }
 
-    /// The load level to route at when the request may go now: a replica is ready and, at the high
-    /// level, one is below its in-flight cap. Nil when it has to wait (`admit()`).
-    func admitNow() -> LoadLevel? {
+    /// The load level to route at, and the candidates it saw, when the request may go now: a replica
+    /// is ready and, at the high level, one is below its in-flight cap. Nil when it has to wait (`admit()`).
+    func admitNow() -> (level: LoadLevel, candidates: [Replica])? {
         let ready = core.pool.routable
         let level = core.updateLoad(ready: ready)
         let candidates = core.candidates(from: ready)
         guard !candidates.isEmpty else { return nil }
         let cap = core.configuration.admission.maxInflightPerReplica
-        if level < .high || candidates.contains(where: { $0.inflight < cap }) { return level }
+        if level < .high || candidates.contains(where: { $0.inflight < cap }) { return (level, candidates) }
         return nil
     }
 

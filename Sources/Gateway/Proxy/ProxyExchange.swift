@@ -67,10 +67,11 @@ final class ProxyExchange: UpstreamResponseDelegate {
     }
 
     /// Routes the first attempt at the admitted load level.
-    func start(level: LoadLevel) {
+    /// `candidates`: the admission's snapshot, used by the first attempt instead of a fresh one.
+    func start(level: LoadLevel, candidates: [Replica]? = nil) {
         guard client != nil else { return }
         self.level = level
-        nextAttempt()
+        nextAttempt(candidates)
     }
 
     /// Ends the request with a gateway error (admission refused it).
@@ -100,13 +101,18 @@ final class ProxyExchange: UpstreamResponseDelegate {
 
     // MARK: Attempts
 
-    private func nextAttempt() {
+    private func nextAttempt(_ snapshot: [Replica]? = nil) {
         guard client != nil else { return }
         let retries = core.configuration.retries
         guard attempt <= retries.maxRetries else { return giveUp() }
-        let ready = core.pool.routable
-        let level = attempt == 0 ? self.level : core.updateLoad(ready: ready)
-        let candidates = core.candidates(from: ready, excluding: tried)
+        let level: LoadLevel, candidates: [Replica]
+        if attempt == 0, let snapshot {
+            (level, candidates) = (self.level, snapshot)
+        } else {
+            let ready = core.pool.routable
+            level = attempt == 0 ? self.level : core.updateLoad(ready: ready)
+            candidates = core.candidates(from: ready, excluding: tried)
+        }
         guard !candidates.isEmpty else { return giveUp() }
         let decision = core.router.pick(core.policy(for: level), among: candidates, key: key)
         policyLabel = decision.policy.rawValue

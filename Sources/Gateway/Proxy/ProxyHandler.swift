@@ -78,8 +78,8 @@ final class ProxyHandler: HTTP1FastPath {
         let exchange = ProxyExchange(core: core, pool: pools.pool(for: loop), owner: self, front: front, route: route,
                                      forwardedHeaders: forwarded, body: body, key: key)
         self.exchange = exchange
-        if let level = admission.admitNow() {
-            exchange.start(level: level)
+        if let admitted = admission.admitNow() {
+            exchange.start(level: admitted.level, candidates: admitted.candidates)
             return
         }
         // Waiting (admission queue, or no replica ready yet) is the one path through Swift concurrency.

@@ -168,20 +168,26 @@ public enum HTTP1Parser {
     }
 
     private static func parseHead(_ b: UnsafeRawBufferPointer, bytes: ByteBuffer, response: Bool) throws -> HTTP1Head {
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(16)
-        var start = 0
-        while start < b.count, let nl = b[start...].firstIndex(of: 10) {
-            var end = nl
-            if end > start && b[end - 1] == 13 { end -= 1 }
-            if end == start { break }  // the blank line
-            lines.append(start..<end)
-            start = nl + 1
+        var next = 0
+        /// The next line without its line ending (nil at the blank line), refusing NUL and bare CR.
+        func nextLine() throws -> Range<Int>? {
+            let start = next
+            var i = start
+            while i < b.count {
+                let c = b[i]
+                if c <= 13 {
+                    if c == 10 { break }
+                    if c == 0 || (c == 13 && (i + 1 >= b.count || b[i + 1] != 10)) {
+                        throw HTTP1ParseError("a control character in the head")
+                    }
+                }
+                i += 1
+            }
+            next = i + 1
+            let end = i > start && b[i - 1] == 13 ? i - 1 : i
+            return end == start ? nil : start..<end
         }
-        guard let startLine = lines.first else { throw HTTP1ParseError("empty head") }
-        for r in lines {
-            for i in r where b[i] == 0 || b[i] == 13 || b[i] == 10 { throw HTTP1ParseError("a control character in the head") }
-        }
+        guard let startLine = try nextLine() else { throw HTTP1ParseError("empty head") }
         var first = 0..<0, second = 0..<0, minor = 1, status = 0
         // Start line: three parts split by single spaces (a response's reason may hold spaces).
         guard let sp1 = b[startLine].firstIndex(of: 32) else { throw HTTP1ParseError("malformed start line") }
@@ -207,10 +213,10 @@ public enum HTTP1Parser {
             minor = v
         }
         var fields: [(name: Range<Int>, value: Range<Int>)] = []
-        fields.reserveCapacity(lines.count - 1)
+        fields.reserveCapacity(12)
         var contentLength: Int?
         var transferEncoding = false, chunked = false, close = false, keepAliveToken = false, expects = false
-        for line in lines.dropFirst() {
+        while let line = try nextLine() {
             guard b[line.lowerBound] != 32 && b[line.lowerBound] != 9 else { throw HTTP1ParseError("obsolete header line folding") }
             guard let colon = b[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound else {
                 throw HTTP1ParseError("malformed header line")

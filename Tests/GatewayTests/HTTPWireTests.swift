@@ -7,7 +7,7 @@ struct HTTPWireTests {
     @Test func parsesARequestHeadAndLeavesTheRest() throws {
         var b = ByteBuffer(string: "\r\nPOST /v1/completions?x=1 HTTP/1.1\r\nHost: t\r\nauthorization:  Bearer k \r\nContent-Length: 2\r\n\r\n{}GET / HTTP/1.1\r\n")
         let head = try #require(try HTTP1Parser.request(&b, maxBytes: 1024))
-        #expect(head.methodIs("POST") && !head.methodIs("GET"))
+        #expect(head.methodIs("POST") && !head.methodIs("GET") && head.method == "POST")
         #expect(head.pathIs("/v1/completions") && head.target == "/v1/completions?x=1")
         #expect(head.value("Authorization") == "Bearer k")
         #expect(head.contentLength == 2 && !head.chunked && head.keepAlive && head.minorVersion == 1)

@@ -46,14 +46,6 @@ public struct HTTP1Head: Sendable {
         return nil
     }
 
-    /// Calls `body` with each header's name and value.
-    public func forEachField(_ body: (String, String) -> Void) {
-        for f in fields { body(string(f.name), string(f.value)) }
-    }
-
-    /// Whether a header named `name` is present.
-    public func has(_ name: String) -> Bool { fields.contains { equals($0.name, name) } }
-
     /// The first value of header `name` as raw bytes appended to `out` ("name: value\r\n"), when present.
     @discardableResult
     public func copyField(_ name: String, into out: inout ByteBuffer) -> Bool {

@@ -109,6 +109,33 @@ import Testing
         }
     }
 
+    @Test func aReplicaThatDoesNotAnswerInTimeIsGivenUpAndRetried() async throws {
+        try await withHarness { h in
+            var slow = StubBackend.Behaviour()
+            slow.delayMs = 5000
+            let (_, slowURL) = try await h.stub(slow)
+            var alone = Harness.config([slowURL])
+            alone.limits.upstreamTimeoutMs = 300
+            alone.retries.maxRetries = 0
+            let g1 = try await h.gateway(alone)
+            var started = ContinuousClock.now
+            let r = try await h.post(g1 + "/v1/completions", #"{"prompt":"x"}"#)
+            #expect(r.status == 502 && r.body.contains("no complete answer within 300 ms"), "\(r.status) \(r.body.prefix(200))")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            let (_, good) = try await h.stub()
+            var both = Harness.config([slowURL, good])
+            both.limits.upstreamTimeoutMs = 300
+            both.routing.policy = .roundRobin
+            let g2 = try await h.gateway(both)
+            started = ContinuousClock.now
+            for _ in 0..<2 {  // one of the two starts on the slow replica and moves on after 300 ms
+                let r = try await h.post(g2 + "/v1/completions", #"{"prompt":"x"}"#)
+                #expect(r.status == 200 && r.headers["x-scalellm-replica"] == good)
+            }
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
     @Test func aReplicaDyingMidStreamEndsTheStreamWithAnError() async throws {
         try await withHarness { h in
             var b = StubBackend.Behaviour()

@@ -91,6 +91,9 @@ public struct StubBackend: Sendable {
         #"{"error":{"message":"stub failure \#(status)","type":"server_error","param":null,"code":null}}"#
     }
 
+    /// The largest completion request body the stub reads.
+    static let maxBodyBytes = 8 << 20
+
     /// Whether a request body asks for a stream.
     static func isStream(_ body: ByteBuffer) -> Bool {
         body.readableBytesView.withContiguousStorageIfAvailable { contains($0, #""stream":true"#) || contains($0, #""stream": true"#) } ?? false
@@ -133,7 +136,7 @@ public struct StubBackend: Sendable {
     static func answer(_ request: Request, state: State, chat: Bool) async throws -> Response {
         let b = state.current
         state.requests.add(1, ordering: .relaxed)
-        let body = try await request.body.collect(upTo: 8 << 20)
+        let body = try await request.body.collect(upTo: maxBodyBytes)
         let stream = isStream(body)
         if b.delayMs > 0 { try await Task.sleep(for: .milliseconds(b.delayMs)) }
         guard b.status == 200 else {

@@ -13,7 +13,7 @@ final class StubFastPath: HTTP1FastPath {
         self.state = state
     }
 
-    let maxBodyBytes = 8 << 20
+    var maxBodyBytes: Int { StubBackend.maxBodyBytes }
 
     func claims(_ head: HTTP1Head) -> Bool {
         guard head.methodIs("POST"), head.pathIs("/v1/chat/completions") || head.pathIs("/v1/completions") else { return false }

@@ -96,15 +96,3 @@ final class ProxyHandler: HTTP1FastPath {
         }
     }
 }
-
-extension String {
-    /// ASCII case-insensitive equality (header names).
-    func caseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            guard x | 0x20 == y | 0x20, (x | 0x20) >= 0x61, (x | 0x20) <= 0x7a else { return false }
-        }
-        return true
-    }
-}

@@ -135,56 +135,39 @@ struct HintScanner {
 
     /// Calls `body` for each member with its key (decoded), positioned at the value.
     private mutating func object(_ body: (String, inout HintScanner) throws -> Void) throws {
-        try enter()
-        i += 1  // {
-        skipSpace()
-        if peek == UInt8(ascii: "}") {
-            i += 1
-            depth -= 1
-            return
-        }
-        while true {
-            skipSpace()
-            guard peek == UInt8(ascii: "\"") else { throw Invalid() }
-            let key = try string()
-            skipSpace()
-            guard peek == UInt8(ascii: ":") else { throw Invalid() }
-            i += 1
-            try body(key, &self)
-            skipSpace()
-            if peek == UInt8(ascii: ",") {
-                i += 1
-                continue
-            }
-            guard peek == UInt8(ascii: "}") else { throw Invalid() }
-            i += 1
-            depth -= 1
-            return
+        try elements(closedBy: UInt8(ascii: "}")) { s in
+            guard s.peek == UInt8(ascii: "\"") else { throw Invalid() }
+            let key = try s.string()
+            s.skipSpace()
+            guard s.peek == UInt8(ascii: ":") else { throw Invalid() }
+            s.i += 1
+            try body(key, &s)
         }
     }
 
     /// Calls `body` positioned at each element.
     private mutating func array(_ body: (inout HintScanner) throws -> Void) throws {
+        try elements(closedBy: UInt8(ascii: "]"), body)
+    }
+
+    /// The comma-separated elements between an opening bracket (at `i`) and `close`; `body` is
+    /// called at each one, past its leading whitespace.
+    private mutating func elements(closedBy close: UInt8, _ body: (inout HintScanner) throws -> Void) throws {
         try enter()
-        i += 1  // [
+        i += 1  // { or [
         skipSpace()
-        if peek == UInt8(ascii: "]") {
-            i += 1
-            depth -= 1
-            return
-        }
-        while true {
-            try body(&self)
-            skipSpace()
-            if peek == UInt8(ascii: ",") {
+        if peek != close {
+            while true {
+                skipSpace()
+                try body(&self)
+                skipSpace()
+                guard peek == UInt8(ascii: ",") else { break }
                 i += 1
-                continue
             }
-            guard peek == UInt8(ascii: "]") else { throw Invalid() }
-            i += 1
-            depth -= 1
-            return
         }
+        guard peek == close else { throw Invalid() }
+        i += 1
+        depth -= 1
     }
 
     private mutating func enter() throws {

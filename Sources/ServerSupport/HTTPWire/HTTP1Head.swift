@@ -32,12 +32,12 @@ public struct HTTP1Head: Sendable {
     public var target: String { string(second) }
 
     /// Whether the method is `m` (exact, methods are case-sensitive).
-    public func methodIs(_ m: StaticString) -> Bool { equals(first, m, caseInsensitive: false) }
+    public func methodIs(_ m: StaticString) -> Bool { equals(first, m) }
 
     /// Whether the target's path (up to any `?`) is `path`.
     public func pathIs(_ path: StaticString) -> Bool {
         let q = bytes.withUnsafeReadableBytes { b in b[second].firstIndex(of: UInt8(ascii: "?")) } ?? second.upperBound
-        return equals(second.lowerBound..<q, path, caseInsensitive: false)
+        return equals(second.lowerBound..<q, path)
     }
 
     /// The first value of a header (name matched case-insensitively), or nil.
@@ -65,18 +65,15 @@ public struct HTTP1Head: Sendable {
         bytes.getString(at: bytes.readerIndex + r.lowerBound, length: r.count) ?? ""
     }
 
-    private func equals(_ r: Range<Int>, _ s: StaticString, caseInsensitive: Bool) -> Bool {
+    /// Exact comparison (methods and paths are case-sensitive).
+    private func equals(_ r: Range<Int>, _ s: StaticString) -> Bool {
         guard r.count == s.utf8CodeUnitCount else { return false }
         return bytes.withUnsafeReadableBytes { b in
-            let p = s.utf8Start
-            for i in 0..<r.count {
-                let x = b[r.lowerBound + i], y = p[i]
-                if x != y && !(caseInsensitive && HTTP1Parser.lower(x) == HTTP1Parser.lower(y)) { return false }
-            }
-            return true
+            UnsafeRawBufferPointer(rebasing: b[r]).elementsEqual(UnsafeRawBufferPointer(start: s.utf8Start, count: r.count))
         }
     }
 
+    /// Case-insensitive comparison (header names).
     private func equals(_ r: Range<Int>, _ s: String) -> Bool {
         var s = s
         return s.withUTF8 { p in

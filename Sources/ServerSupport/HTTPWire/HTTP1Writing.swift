@@ -29,22 +29,8 @@ extension ByteBuffer {
     public mutating func writeHeader(_ name: StaticString, _ value: Int) {
         writeStaticString(name)
         writeStaticString(": ")
-        writeDecimal(value)
+        writeString(String(value))  // a small string: no allocation
         writeStaticString("\r\n")
-    }
-
-    /// A non-negative number in decimal, without making a string.
-    public mutating func writeDecimal(_ value: Int) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of room
-        var v = UInt(max(value, 0)), n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[23 - n] = UInt8(48 + v % 10)
-                v /= 10
-                n += 1
-            } while v > 0
-            writeBytes(UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
-        }
     }
 
     /// One chunk of a chunked body: size in hex, CRLF, the payload, CRLF.
@@ -57,17 +43,7 @@ extension ByteBuffer {
 
     /// The hex size line that starts a chunk ("1a\r\n").
     public mutating func writeHexLength(_ length: Int) {
-        var digits: (UInt64, UInt64) = (0, 0)
-        var v = UInt(length), n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                let x = UInt8(v & 15)
-                d[15 - n] = x < 10 ? 48 + x : 87 + x
-                v >>= 4
-                n += 1
-            } while v > 0
-            writeBytes(UnsafeRawBufferPointer(rebasing: d[(16 - n)...]))
-        }
+        writeString(String(length, radix: 16))
         writeStaticString("\r\n")
     }
 }

@@ -127,6 +127,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: [
                         "Gateway", "StubBackend", "ServerSupport",
                         .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOEmbedded", package: "swift-nio"),
                         .product(name: "AsyncHTTPClient", package: "async-http-client"),
                         .product(name: "Hummingbird", package: "hummingbird"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),

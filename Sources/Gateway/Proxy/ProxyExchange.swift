@@ -7,7 +7,7 @@ import ServerSupport
 /// before its first event) are retried on another replica after a jittered backoff; after that
 /// the stream is passed through event by event, and a replica dying mid-stream ends it with an SSE
 /// error event.
-final class ProxyExchange: UpstreamResponseDelegate {
+final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     /// Why an attempt did not reach the client, and what to answer if it was the last one.
     struct Failure {
         var reason: String
@@ -40,6 +40,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
     private var phase = Phase.routing
     private var level = LoadLevel.low
     private var attempt = 0
+    /// Replicas whose attempt failed; the next attempts go elsewhere.
     private var tried: Set<String> = []
     private var lastFailure: Failure?
     private var policyLabel = "none"
@@ -47,7 +48,10 @@ final class ProxyExchange: UpstreamResponseDelegate {
     private var connection: UpstreamConnection?
     private var reusedConnection = false
     private var reconnected = false
-    private var timer: Scheduled<Void>?
+    /// The jittered wait before a retry.
+    private var backoff: Scheduled<Void>?
+    /// Its place in the loop's list of upstream deadlines.
+    var deadlineLinks = DeadlineLinks<ProxyExchange>()
     /// The admission wait, when the request could not go at once.
     var waitTask: Task<Void, Never>?
 
@@ -85,7 +89,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
     /// The client went away: the upstream request is dropped at once.
     func cancel() {
         waitTask?.cancel()
-        timer?.cancel()
+        backoff?.cancel()
+        pool.deadlines.disarm(self)
         connection?.close()
         connection = nil
         lease?.release()
@@ -117,12 +122,12 @@ final class ProxyExchange: UpstreamResponseDelegate {
         let decision = core.router.pick(core.policy(for: level), among: candidates, key: key)
         policyLabel = decision.policy.rawValue
         GatewayMetrics.routing(policy: decision.policy, reason: decision.reason)
-        tried.insert(decision.replica.url)
         attempt += 1
         let cap = attempt > 1 ? retries.backoffMs << min(attempt - 2, 10) : 0
         if cap > 0 {
             phase = .routing
-            timer = pool.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64.random(in: 0...Int64(cap)))) {
+            backoff = pool.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64.random(in: 0...Int64(cap)))) {
+                self.backoff = nil
                 self.dispatch(to: decision.replica)
             }
         } else {
@@ -134,8 +139,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
         guard client != nil else { return }
         lease = core.lease(replica)
         reconnected = false
-        let timeout = TimeAmount.milliseconds(Int64(core.configuration.limits.upstreamTimeoutMs))
-        timer = pool.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.timedOut() }
+        pool.deadlines.arm(self, at: pool.eventLoop.now + .milliseconds(Int64(core.configuration.limits.upstreamTimeoutMs)))
         connect(to: replica, fresh: false)
     }
 
@@ -174,10 +178,11 @@ final class ProxyExchange: UpstreamResponseDelegate {
     }
 
     private func attemptFailed(_ failure: Failure) {
-        timer?.cancel()
+        pool.deadlines.disarm(self)
         connection?.close()
         connection = nil
         if let lease {
+            tried.insert(lease.replica.url)  // only here: a request that succeeds at once builds no set
             if failure.countsAgainstReplica { core.proxyFailure(lease.replica, failure.reason) }
             core.logger.info("\(route) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
             lease.release()
@@ -207,8 +212,7 @@ final class ProxyExchange: UpstreamResponseDelegate {
     }
 
     private func finish() {
-        timer?.cancel()
-        timer = nil
+        pool.deadlines.disarm(self)
         lease?.release()
         lease = nil
         phase = .done
@@ -216,7 +220,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
         owner?.exchangeDone(self)
     }
 
-    private func timedOut() {
+    /// The replica did not answer within `limits.upstream_timeout_ms` (called by the loop's `DeadlineList`).
+    func deadlinePassed() {
         upstreamFailed(UpstreamTimeoutError(ms: core.configuration.limits.upstreamTimeoutMs))
     }
 
@@ -242,9 +247,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
             if client?.isWritable == false { connection?.setReading(false) }
         case .awaitingFirstEvent(let answer):
             guard let client, let lease else { return }
-            // Committed: from here on nothing is retried.
-            timer?.cancel()
-            timer = nil
+            // Committed: from here on nothing is retried, and a stream may take as long as it takes.
+            pool.deadlines.disarm(self)
             lease.replica.recordProxySuccess()
             GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
             GatewayMetrics.request(route: route, status: 200, policy: policyLabel)

@@ -8,6 +8,8 @@ import Synchronization
 final class UpstreamPool {
     let eventLoop: any EventLoop
     let allocator = ByteBufferAllocator()
+    /// The upstream timeouts of this loop's exchanges.
+    let deadlines: DeadlineList<ProxyExchange>
     private var idle: [Endpoint: [UpstreamConnection]] = [:]
     /// Idle connections kept per replica on this loop.
     let maxIdlePerReplica = 512
@@ -18,6 +20,7 @@ final class UpstreamPool {
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+        deadlines = DeadlineList(eventLoop: eventLoop)
     }
 
     /// An idle connection to `endpoint` (unless `fresh`), or a new one. `reused` is true for a pooled one.

@@ -7,22 +7,40 @@ import Synchronization
 /// metrics factory (a registry lock, label arrays), which cost ~4 % of the proxy's cycles.
 enum GatewayMetrics {
     static func request(route: String, status: Int, policy: String) {
-        counters.get(Key("scalellm_gateway_requests_total", route, String(status), policy)) {
-            Counter(label: "scalellm_gateway_requests_total",
-                    dimensions: [("route", route), ("status", String(status)), ("policy", policy)])
-        }.increment()
+        requestCounter(route: route, status: status, policy: policy).increment()
     }
 
     static func duration(route: String, seconds: Duration) {
-        timers.get(Key("scalellm_gateway_request_duration_seconds", route)) {
-            Timer(label: "scalellm_gateway_request_duration_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
-        }.recordNanoseconds(nanos(seconds))
+        durationTimer(route: route).recordNanoseconds(nanos(seconds))
     }
 
     static func timeToFirstByte(route: String, seconds: Duration) {
+        timeToFirstByteTimer(route: route).recordNanoseconds(nanos(seconds))
+    }
+
+    static func requestCounter(route: String, status: Int, policy: String) -> Counter {
+        counters.get(Key("scalellm_gateway_requests_total", route, String(status), policy)) {
+            Counter(label: "scalellm_gateway_requests_total",
+                    dimensions: [("route", route), ("status", String(status)), ("policy", policy)])
+        }
+    }
+
+    static func durationTimer(route: String) -> Timer {
+        timers.get(Key("scalellm_gateway_request_duration_seconds", route)) {
+            Timer(label: "scalellm_gateway_request_duration_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
+        }
+    }
+
+    static func timeToFirstByteTimer(route: String) -> Timer {
         timers.get(Key("scalellm_gateway_time_to_first_token_seconds", route)) {
             Timer(label: "scalellm_gateway_time_to_first_token_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
-        }.recordNanoseconds(nanos(seconds))
+        }
+    }
+
+    static func routingCounter(policy: RoutingPolicy, reason: String) -> Counter {
+        counters.get(Key("scalellm_gateway_routing_decisions_total", policy.rawValue, reason)) {
+            Counter(label: "scalellm_gateway_routing_decisions_total", dimensions: [("policy", policy.rawValue), ("reason", reason)])
+        }
     }
 
     /// A series: its name and label values (labels come from small fixed sets, so the caches stay small).
@@ -68,9 +86,7 @@ enum GatewayMetrics {
     }
 
     static func routing(policy: RoutingPolicy, reason: String) {
-        counters.get(Key("scalellm_gateway_routing_decisions_total", policy.rawValue, reason)) {
-            Counter(label: "scalellm_gateway_routing_decisions_total", dimensions: [("policy", policy.rawValue), ("reason", reason)])
-        }.increment()
+        routingCounter(policy: policy, reason: reason).increment()
     }
 
     static func retry(reason: String) {
@@ -102,7 +118,7 @@ enum GatewayMetrics {
         Gauge(label: "scalellm_gateway_pool_held_for_cold_start", dimensions: d).record(p.heldForColdStart)
     }
 
-    private static func nanos(_ d: Duration) -> Int64 {
+    static func nanos(_ d: Duration) -> Int64 {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 }

@@ -29,7 +29,15 @@ import Testing
             let bad = try await h.post(g + "/v1/completions", "{not json")
             #expect(bad.status == 400 && bad.body.contains("not valid JSON"))
             let metrics = try await h.get(g + "/metrics")
-            #expect(metrics.body.contains("scalellm_gateway_requests_total") && metrics.body.contains("scalellm_gateway_load_level"))
+            #expect(metrics.body.contains("scalellm_gateway_load_level"))
+            // The series each proxied request counts in, with their labels.
+            for series in [#"scalellm_gateway_requests_total{route="/v1/chat/completions",status="200",policy="prefix_affinity"}"#,
+                           #"scalellm_gateway_requests_total{route="/v1/completions",status="400",policy="none"}"#,
+                           #"scalellm_gateway_routing_decisions_total{policy="prefix_affinity""#,
+                           #"scalellm_gateway_request_duration_seconds_count{route="/v1/chat/completions"}"#,
+                           #"scalellm_gateway_time_to_first_token_seconds_count{route="/v1/chat/completions"}"#] {
+                #expect(metrics.body.contains(series), "no \(series) in /metrics")
+            }
         }
     }
 

@@ -29,7 +29,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
 
     private let core: GatewayCore
     private let pool: UpstreamPool
-    let route: String
+    let route: LoopMetrics.Route
     /// The client's headers passed on ("name: value\r\n" lines).
     private let forwardedHeaders: ByteBuffer
     private let body: ByteBuffer
@@ -43,7 +43,8 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     /// Replicas whose attempt failed; the next attempts go elsewhere.
     private var tried: Set<String> = []
     private var lastFailure: Failure?
-    private var policyLabel = "none"
+    /// The policy of the last routing decision (nil before one).
+    private var policy: RoutingPolicy?
     private var lease: InflightLease?
     private var connection: UpstreamConnection?
     private var reusedConnection = false
@@ -58,7 +59,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     static let largestBody = 64 << 20
     static let largestFailureBody = 1 << 20
 
-    init(core: GatewayCore, pool: UpstreamPool, owner: ProxyHandler, front: HTTP1Front, route: String, forwardedHeaders: ByteBuffer,
+    init(core: GatewayCore, pool: UpstreamPool, owner: ProxyHandler, front: HTTP1Front, route: LoopMetrics.Route, forwardedHeaders: ByteBuffer,
          body: ByteBuffer, key: RequestRouter.Key) {
         self.core = core
         self.pool = pool
@@ -81,7 +82,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     /// Ends the request with a gateway error (admission refused it).
     func reject(_ error: OpenAIError) {
         guard let client else { return }
-        GatewayMetrics.request(route: route, status: error.status, policy: policyLabel)
+        pool.metrics.request(route, status: error.status, policy: policy)
         client.respond(error)
         finish()
     }
@@ -120,8 +121,8 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
         }
         guard !candidates.isEmpty else { return giveUp() }
         let decision = core.router.pick(core.policy(for: level), among: candidates, key: key)
-        policyLabel = decision.policy.rawValue
-        GatewayMetrics.routing(policy: decision.policy, reason: decision.reason)
+        policy = decision.policy
+        pool.metrics.routing(policy: decision.policy, reason: decision.reason)
         attempt += 1
         let cap = attempt > 1 ? retries.backoffMs << min(attempt - 2, 10) : 0
         if cap > 0 {
@@ -166,7 +167,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     private func request(to replica: Replica) -> ByteBuffer {
         var out = pool.allocator.buffer(capacity: 160 + forwardedHeaders.readableBytes + body.readableBytes)
         out.writeStaticString("POST ")
-        out.writeString(route)
+        out.writeString(route.path)
         out.writeStaticString(" HTTP/1.1\r\n")
         out.writeHeader("host", replica.hostHeader)
         out.writeStaticString("content-type: application/json\r\n")
@@ -184,7 +185,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
         if let lease {
             tried.insert(lease.replica.url)  // only here: a request that succeeds at once builds no set
             if failure.countsAgainstReplica { core.proxyFailure(lease.replica, failure.reason) }
-            core.logger.info("\(route) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
+            core.logger.info("\(route.path) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
             lease.release()
         }
         lease = nil
@@ -197,14 +198,14 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     private func giveUp() {
         guard let client else { return }
         if let r = lastFailure?.response {
-            GatewayMetrics.request(route: route, status: r.answer.status, policy: policyLabel)
+            pool.metrics.request(route, status: r.answer.status, policy: policy)
             client.respond(status: r.answer.status, body: r.body) { r.answer.writeHeaders(&$0) }
         } else if core.pool.routable.isEmpty {
             GatewayMetrics.rejected(reason: "no_ready_replica")
-            GatewayMetrics.request(route: route, status: 503, policy: policyLabel)
+            pool.metrics.request(route, status: 503, policy: policy)
             client.respond(OpenAIError.notReady("No replica is ready to serve the request"))
         } else {
-            GatewayMetrics.request(route: route, status: 502, policy: policyLabel)
+            pool.metrics.request(route, status: 502, policy: policy)
             client.respond(OpenAIError(status: 502, message: "Every replica tried failed: \(lastFailure?.reason ?? "no replica left to try")",
                                        type: "server_error", code: "bad_gateway"))
         }
@@ -250,8 +251,8 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
             // Committed: from here on nothing is retried, and a stream may take as long as it takes.
             pool.deadlines.disarm(self)
             lease.replica.recordProxySuccess()
-            GatewayMetrics.timeToFirstByte(route: route, seconds: .now - started)
-            GatewayMetrics.request(route: route, status: 200, policy: policyLabel)
+            pool.metrics.timeToFirstByte(route, seconds: .now - started)
+            pool.metrics.request(route, status: 200, policy: policy)
             phase = .streaming
             client.startStream(status: 200) { answer.writeHeaders(&$0) }
             client.streamChunk(chunk)
@@ -291,15 +292,15 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
                 return
             }
             lease.replica.recordProxySuccess()
-            GatewayMetrics.request(route: route, status: status, policy: policyLabel)
-            GatewayMetrics.duration(route: route, seconds: .now - started)
+            pool.metrics.request(route, status: status, policy: policy)
+            pool.metrics.duration(route, seconds: .now - started)
             client?.respond(status: status, body: body ?? ByteBuffer()) { answer.writeHeaders(&$0) }
             finish()
         case .awaitingFirstEvent:
             attemptFailed(Failure(reason: "stream from \(lease.replica.url) ended before its first event",
                                   metricReason: "stream_start_error", countsAgainstReplica: true))
         case .streaming:
-            GatewayMetrics.duration(route: route, seconds: .now - started)
+            pool.metrics.duration(route, seconds: .now - started)
             client?.endStream()
             finish()
         default:
@@ -316,7 +317,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
             // The replica went away mid-stream: end this response with an error event.
             core.proxyFailure(lease.replica, "stream broke: \(error)")
             GatewayMetrics.rejected(reason: "upstream_died_mid_stream")
-            GatewayMetrics.duration(route: route, seconds: .now - started)
+            pool.metrics.duration(route, seconds: .now - started)
             let e = OpenAIError(status: 502, message: "The replica serving this stream failed: \(error)",
                                 type: "server_error", code: "upstream_failed")
             client?.streamChunk(JSONBody.event(e))

@@ -30,12 +30,12 @@ final class ProxyHandler: HTTP1FastPath {
         head.methodIs("POST") && (head.pathIs("/v1/chat/completions") || head.pathIs("/v1/completions"))
     }
 
-    private static func route(_ head: HTTP1Head) -> String {
-        head.pathIs("/v1/chat/completions") ? chatRoute : completionsRoute
+    private static func route(_ head: HTTP1Head) -> LoopMetrics.Route {
+        head.pathIs("/v1/chat/completions") ? .chat : .completions
     }
 
     func refusedTooLarge(_ head: HTTP1Head) {
-        GatewayMetrics.request(route: Self.route(head), status: 413, policy: "none")
+        GatewayMetrics.request(route: Self.route(head).path, status: 413, policy: "none")
     }
 
     func cancel() {
@@ -69,7 +69,7 @@ final class ProxyHandler: HTTP1FastPath {
                                     session: head.value(sessionHeader))
         } catch {
             let e = error as? OpenAIError ?? .invalidRequest("\(error)")
-            GatewayMetrics.request(route: route, status: e.status, policy: "none")
+            GatewayMetrics.request(route: route.path, status: e.status, policy: "none")
             front.respond(e)
             return
         }

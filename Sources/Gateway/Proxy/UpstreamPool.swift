@@ -10,6 +10,8 @@ final class UpstreamPool {
     let allocator = ByteBufferAllocator()
     /// The upstream timeouts of this loop's exchanges.
     let deadlines: DeadlineList<ProxyExchange>
+    /// Per-request metric handles for this loop's exchanges.
+    let metrics = LoopMetrics()
     private var idle: [Endpoint: [UpstreamConnection]] = [:]
     /// Idle connections kept per replica on this loop.
     let maxIdlePerReplica = 512

@@ -6,6 +6,7 @@ body. Routers: ours, and optionally vllm-router / sglang-router from a venv (--r
 
     swift build -c release
     scripts/bench_gateway.py --seconds 10 [--router-venv /tmp/router-venv] [--only scalellm,vllm] [--rounds 3] [--flush-each-event]
+                             [--stub-threads N] [--streaming both|no|yes]
 """
 import argparse
 import os
@@ -92,6 +93,10 @@ def main():
     ap.add_argument("--flush-each-event", action="store_true",
                     help="the stub writes each SSE event of a stream on its own (a syscall each) instead of the "
                          "whole immediate answer in one write")
+    ap.add_argument("--stub-threads", type=int, default=1,
+                    help="event-loop threads of each stub; 1 (two stubs, two threads) keeps the stubs from crowding "
+                         "the router and wrk on a 2-core machine; 0: one per core")
+    ap.add_argument("--streaming", choices=["both", "no", "yes"], default="both", help="which cells to run")
     a = ap.parse_args()
 
     procs = []
@@ -108,7 +113,8 @@ def main():
         for _ in range(2):  # two replicas (power_of_two needs two); "direct" hits the first
             sp = free_port()
             start([os.path.join(BIN, "scalellm-stub"), "--port", str(sp), "--events", "16",
-                   "--flush-each-event", "1" if a.flush_each_event else "0"], f"http://127.0.0.1:{sp}/ready")
+                   "--flush-each-event", "1" if a.flush_each_event else "0",
+                   *(["--threads", str(a.stub_threads)] if a.stub_threads else [])], f"http://127.0.0.1:{sp}/ready")
             stubs.append(f"http://127.0.0.1:{sp}")
         targets = [("direct", stubs[0], None)]
         for name, extra in [("scalellm gateway (dynamic)", []), ("scalellm gateway round_robin", ["--policy", "round_robin"]),
@@ -141,7 +147,7 @@ def main():
                     print(f"# {name}: {e}")
         print("target,stream,concurrency,req_per_s,p50_ms,p99_ms,added_p50_ms,added_p99_ms,cpu_us_per_req,non2xx"
               + (",req_per_s_min,req_per_s_max" if a.rounds > 1 else ""))
-        for stream in (False, True):
+        for stream in {"both": (False, True), "no": (False,), "yes": (True,)}[a.streaming]:
             for c in a.concurrency:
                 # Rounds go through every target in turn, so a slow spell of the machine hits them all;
                 # each figure is the median over the rounds.

@@ -10,14 +10,6 @@ enum GatewayMetrics {
         requestCounter(route: route, status: status, policy: policy).increment()
     }
 
-    static func duration(route: String, seconds: Duration) {
-        durationTimer(route: route).recordNanoseconds(nanos(seconds))
-    }
-
-    static func timeToFirstByte(route: String, seconds: Duration) {
-        timeToFirstByteTimer(route: route).recordNanoseconds(nanos(seconds))
-    }
-
     static func requestCounter(route: String, status: Int, policy: String) -> Counter {
         counters.get(Key("scalellm_gateway_requests_total", route, String(status), policy)) {
             Counter(label: "scalellm_gateway_requests_total",
@@ -83,10 +75,6 @@ enum GatewayMetrics {
     static func levelSwitch(from: LoadLevel, to: LoadLevel) {
         Counter(label: "scalellm_gateway_load_level_switches_total",
                 dimensions: [("from", from.description), ("to", to.description)]).increment()
-    }
-
-    static func routing(policy: RoutingPolicy, reason: String) {
-        routingCounter(policy: policy, reason: reason).increment()
     }
 
     static func retry(reason: String) {

@@ -9,22 +9,25 @@ import Testing
         let name: String
         var deadlineLinks = DeadlineLinks<Node>()
         var onPassed: () -> Void = {}
-        init(_ name: String, log: @escaping (String) -> Void) {
+        init(_ name: String, _ log: Log) {
             self.name = name
-            onPassed = { log(name) }
+            onPassed = { log.names.append(name) }
         }
         func deadlinePassed() { onPassed() }
     }
 
     final class Log { var names: [String] = [] }
 
-    @Test func expiresInDeadlineOrderAndSkipsDisarmed() {
+    /// A list on an embedded loop's clock, and the log its nodes write to when their deadline passes.
+    private func fixture() -> (EmbeddedEventLoop, DeadlineList<Node>, Log) {
         let loop = EmbeddedEventLoop()
-        let list = DeadlineList<Node>(eventLoop: loop)
-        let log = Log()
+        return (loop, DeadlineList<Node>(eventLoop: loop), Log())
+    }
+
+    @Test func expiresInDeadlineOrderAndSkipsDisarmed() {
+        let (loop, list, log) = fixture()
         let start = loop.now
-        let a = Node("a") { log.names.append($0) }, b = Node("b") { log.names.append($0) }
-        let c = Node("c") { log.names.append($0) }, d = Node("d") { log.names.append($0) }
+        let a = Node("a", log), b = Node("b", log), c = Node("c", log), d = Node("d", log)
         list.arm(a, at: start + .milliseconds(100))
         list.arm(b, at: start + .milliseconds(200))
         list.arm(c, at: start + .milliseconds(300))
@@ -43,11 +46,9 @@ import Testing
     }
 
     @Test func reArmingMovesTheDeadlineAndANodeMayArmAgainWhenItPasses() {
-        let loop = EmbeddedEventLoop()
-        let list = DeadlineList<Node>(eventLoop: loop)
-        let log = Log()
+        let (loop, list, log) = fixture()
         let start = loop.now
-        let a = Node("a") { log.names.append($0) }, b = Node("b") { log.names.append($0) }
+        let a = Node("a", log), b = Node("b", log)
         list.arm(a, at: start + .milliseconds(50))
         list.arm(b, at: start + .milliseconds(100))
         list.arm(a, at: start + .milliseconds(500))  // moved behind b
@@ -73,11 +74,10 @@ import Testing
     }
 
     @Test func theListKeepsAnArmedNodeAliveAndLetsItGoWhenDisarmed() {
-        let loop = EmbeddedEventLoop()
-        let list = DeadlineList<Node>(eventLoop: loop)
+        let (loop, list, log) = fixture()
         weak var weakNode: Node?
         do {
-            let n = Node("n") { _ in }
+            let n = Node("n", log)
             weakNode = n
             list.arm(n, at: loop.now + .seconds(1))
         }

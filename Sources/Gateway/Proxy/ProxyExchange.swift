@@ -29,7 +29,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
 
     private let core: GatewayCore
     private let pool: UpstreamPool
-    let route: LoopMetrics.Route
+    let route: ProxyHandler.Route
     /// The client's headers passed on ("name: value\r\n" lines).
     private let forwardedHeaders: ByteBuffer
     private let body: ByteBuffer
@@ -59,7 +59,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     static let largestBody = 64 << 20
     static let largestFailureBody = 1 << 20
 
-    init(core: GatewayCore, pool: UpstreamPool, owner: ProxyHandler, front: HTTP1Front, route: LoopMetrics.Route, forwardedHeaders: ByteBuffer,
+    init(core: GatewayCore, pool: UpstreamPool, owner: ProxyHandler, front: HTTP1Front, route: ProxyHandler.Route, forwardedHeaders: ByteBuffer,
          body: ByteBuffer, key: RequestRouter.Key) {
         self.core = core
         self.pool = pool
@@ -167,7 +167,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
     private func request(to replica: Replica) -> ByteBuffer {
         var out = pool.allocator.buffer(capacity: 160 + forwardedHeaders.readableBytes + body.readableBytes)
         out.writeStaticString("POST ")
-        out.writeString(route.path)
+        out.writeString(route.rawValue)
         out.writeStaticString(" HTTP/1.1\r\n")
         out.writeHeader("host", replica.hostHeader)
         out.writeStaticString("content-type: application/json\r\n")
@@ -185,7 +185,7 @@ final class ProxyExchange: UpstreamResponseDelegate, DeadlineListNode {
         if let lease {
             tried.insert(lease.replica.url)  // only here: a request that succeeds at once builds no set
             if failure.countsAgainstReplica { core.proxyFailure(lease.replica, failure.reason) }
-            core.logger.info("\(route.path) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
+            core.logger.info("\(route.rawValue) attempt \(attempt) on \(lease.replica.url) failed: \(failure.reason)")
             lease.release()
         }
         lease = nil

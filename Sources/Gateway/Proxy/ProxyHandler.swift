@@ -8,8 +8,12 @@ import ServerSupport
 /// proxied here, on the event loop, in raw HTTP/1.1; every other request goes on to the
 /// Hummingbird router.
 final class ProxyHandler: HTTP1FastPath {
-    static let chatRoute = "/v1/chat/completions"
-    static let completionsRoute = "/v1/completions"
+    /// A proxied route.
+    enum Route: String {
+        case chat = "/v1/chat/completions"
+        case completions = "/v1/completions"
+    }
+
     /// Headers passed on to the replica besides the body's content type.
     static let forwardedHeaders = ["accept", "x-request-id", "traceparent", "tracestate"]
 
@@ -30,12 +34,12 @@ final class ProxyHandler: HTTP1FastPath {
         head.methodIs("POST") && (head.pathIs("/v1/chat/completions") || head.pathIs("/v1/completions"))
     }
 
-    private static func route(_ head: HTTP1Head) -> LoopMetrics.Route {
+    private static func route(_ head: HTTP1Head) -> Route {
         head.pathIs("/v1/chat/completions") ? .chat : .completions
     }
 
     func refusedTooLarge(_ head: HTTP1Head) {
-        GatewayMetrics.request(route: Self.route(head).path, status: 413, policy: "none")
+        GatewayMetrics.request(route: Self.route(head).rawValue, status: 413, policy: "none")
     }
 
     func cancel() {
@@ -69,7 +73,7 @@ final class ProxyHandler: HTTP1FastPath {
                                     session: head.value(sessionHeader))
         } catch {
             let e = error as? OpenAIError ?? .invalidRequest("\(error)")
-            GatewayMetrics.request(route: route.path, status: e.status, policy: "none")
+            GatewayMetrics.request(route: route.rawValue, status: e.status, policy: "none")
             front.respond(e)
             return
         }
